@@ -1,0 +1,60 @@
+# Two commands for a fresh Debian machine: `make run` and `make test`.
+
+# axe-selenium-python needs Python 3.12+; pyenv installs are found too.
+PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bin/python3 $$HOME/.pyenv/versions/3.13*/bin/python3 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
+
+.PHONY: run test venv dev translations compile lint format bench clean
+
+run: $(VENV)/.installed compile
+	$(BIN)/python run.py
+
+test: $(VENV)/.dev-installed compile $(CHROMIUM)
+	$(BIN)/python -m pytest
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.12)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+# Debian's Chromium and its driver, for the browser tests (Selenium Manager cannot download here).
+$(CHROMIUM):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+
+# Extract texts from code and templates, merge them into the kk/ru/en catalogs, compile.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--omit-header -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+		--ignore-obsolete
+	$(MAKE) compile
+
+compile: $(VENV)/.installed
+	$(BIN)/pybabel compile -d translations --statistics
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info translations/*/LC_MESSAGES/*.mo

@@ -1,0 +1,49 @@
+"""The application front end for "Best Social Projects Implemented in Kazakhstan"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as settings
+
+ROOT = settings.ROOT
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings from the environment, then `config` on top (tests use it)."""
+    values = settings.from_environment()
+    values.update(config or {})
+    instance = Path(values["INSTANCE"])
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key(instance),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="kiosk_session",
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+    )
+    app.config.update(values)
+    # A form token lives as long as the draft it protects: slow typists never lose a page.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["DRAFT_HOURS"] * 3600)
+
+    from . import db, drafts, i18n, security
+
+    db.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    app.cli.add_command(drafts.expire_drafts_command)
+
+    from . import health
+    from .journey import views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,115 @@
+"""The competition as data: who may apply, where, for whom, how it is funded, limits, dates.
+
+Everything the rules of "Best Social Projects Implemented in Kazakhstan" fix lives
+here, so that forms, templates, the payload and the tests all read one source.
+Labels are lazy strings: they are translated when shown, in the reader's language.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+ORGANISATION_TYPES = {
+    "ngo": _l("Non-governmental organisation (NGO)"),
+    "public_association": _l("Public association"),
+    "dpo": _l("Organisation of persons with disabilities"),
+    "other": _l("Other institution or agency"),
+}
+INDIVIDUAL = "individual"
+APPLICANT_TYPES = {
+    "ngo": ORGANISATION_TYPES["ngo"],
+    "public_association": ORGANISATION_TYPES["public_association"],
+    "dpo": ORGANISATION_TYPES["dpo"],
+    INDIVIDUAL: _l("Individual (a person applying on their own)"),
+    "other": ORGANISATION_TYPES["other"],
+}
+
+OTHER_GROUP = "other"
+TARGET_GROUPS = {
+    "disabilities": _l("Persons with disabilities"),
+    "children_disabilities": _l("Children with disabilities"),
+    "older_people": _l("Older people"),
+    "large_families": _l("Large families"),
+    "low_income": _l("Low-income families"),
+    "difficult_situations": _l("People in difficult life situations"),
+    OTHER_GROUP: _l("Other socially vulnerable groups"),
+}
+
+FUNDING_SOURCES = {
+    "own_funds": _l("Own funds"),
+    "sponsors": _l("Sponsors"),
+    "state_social_contract": _l("State social contract"),
+    "mixed": _l("Mixed: more than one of these"),
+}
+
+
+class Limit:
+    """Maximum lengths and sizes of answers, in characters or people."""
+
+    NAME = 200
+    ORGANISATION = 300
+    TITLE = 150
+    SETTLEMENT = 100
+    OTHER_GROUP = 200
+    EMAIL = 254
+    PHONE = 30
+    LONG_TEXT = 2000
+    RESULTS_TEXT = 1500
+    PEOPLE = 10_000_000
+    FIRST_YEAR = 1991
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region of Kazakhstan (ISO 3166-2:KZ) with its name in each language."""
+
+    code: str
+    kind: str
+    names: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        """The name in the current language, Kazakh when no request is active."""
+        try:
+            language = str(get_locale() or "kk")
+        except RuntimeError:
+            language = "kk"
+        return self.names.get(language, self.names["kk"])
+
+
+@cache
+def regions() -> dict[str, Region]:
+    """All 20 regions, cities of republican significance first, as in regions.csv."""
+    text = resources.files("kiosk").joinpath("data/regions.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return {
+        row["iso"]: Region(row["iso"], row["kind"], {k: row[k] for k in ("kk", "ru", "en")})
+        for row in rows
+    }
+
+
+class Window(StrEnum):
+    """Where we are relative to the competition's application window."""
+
+    NOT_YET_OPEN = "not_yet_open"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def window_state(now: datetime | None = None) -> Window:
+    """Say whether applications are accepted at `now` (default: this moment)."""
+    now = now or datetime.now(current_app.config["OPENS"].tzinfo)
+    if now < current_app.config["OPENS"]:
+        return Window.NOT_YET_OPEN
+    if now > current_app.config["CLOSES"]:
+        return Window.CLOSED
+    return Window.OPEN

@@ -1,0 +1,90 @@
+"""Settings from the environment, with the defaults a fresh checkout runs on.
+
+Every setting has a default that works on a laptop or a kiosk with no
+configuration at all; a bad value stops the start with a message that says
+which variable is wrong, instead of failing later in the middle of a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEZONE = ZoneInfo("Asia/Almaty")
+
+DEFAULTS = {
+    "KIOSK_HOST": "127.0.0.1",
+    "KIOSK_PORT": "8000",
+    "KIOSK_THREADS": "8",
+    "KIOSK_INSTANCE": str(ROOT / "instance"),
+    "KIOSK_DATABASE": "",  # empty: <instance>/kiosk.sqlite3
+    "KIOSK_OPENS": "2026-11-01T00:00",
+    "KIOSK_CLOSES": "2027-06-30T23:59:59",
+    "KIOSK_DRAFT_HOURS": "24",
+}
+
+
+class ConfigError(ValueError):
+    """A setting in the environment has a value the app cannot use."""
+
+
+def _int(name: str, value: str, minimum: int = 1) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def _datetime(name: str, value: str) -> datetime:
+    """Parse an ISO date-time; one without an offset is Almaty time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an ISO date-time like 2027-06-30T23:59, not {value!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=TIMEZONE)
+    return moment
+
+
+def secret_key(instance: Path) -> str:
+    """Return SECRET_KEY from the environment, else the one kept in the instance folder.
+
+    The key is made once and kept so that sessions (and with them the link to a
+    draft) survive a restart of the server.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = {**DEFAULTS, **{k: v for k, v in (environ or os.environ).items() if k in DEFAULTS}}
+    instance = Path(env["KIOSK_INSTANCE"])
+    opens = _datetime("KIOSK_OPENS", env["KIOSK_OPENS"])
+    closes = _datetime("KIOSK_CLOSES", env["KIOSK_CLOSES"])
+    if closes <= opens:
+        raise ConfigError("KIOSK_CLOSES must be later than KIOSK_OPENS")
+    return {
+        "HOST": env["KIOSK_HOST"],
+        "PORT": _int("KIOSK_PORT", env["KIOSK_PORT"]),
+        "THREADS": _int("KIOSK_THREADS", env["KIOSK_THREADS"]),
+        "INSTANCE": instance,
+        "DATABASE": env["KIOSK_DATABASE"] or str(instance / "kiosk.sqlite3"),
+        "OPENS": opens,
+        "CLOSES": closes,
+        "DRAFT_HOURS": _int("KIOSK_DRAFT_HOURS", env["KIOSK_DRAFT_HOURS"]),
+    }

@@ -1,0 +1,102 @@
+"""Drafts: an applicant's answers so far, kept on the server until they submit.
+
+The browser holds only a random draft id in its session cookie; the answers
+stay in SQLite, so the back button, a language switch or a closed tab never
+lose them. A draft is the only plaintext personal data on a node: it is
+deleted at submit, at "start again" and when it expires.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import click
+import sqlite_utils
+from flask import current_app
+from sqlite_utils.db import NotFoundError
+
+from .db import get_db
+
+
+@dataclass
+class Draft:
+    id: str
+    submission_id: str
+    answers: dict = field(default_factory=dict)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _expiry() -> str:
+    return (_now() + timedelta(hours=current_app.config["DRAFT_HOURS"])).isoformat()
+
+
+def create(db: sqlite_utils.Database | None = None) -> Draft:
+    """Start an empty draft with a secret id and the UUID its submission will carry."""
+    db = db or get_db()
+    delete_expired(db)
+    draft = Draft(id=secrets.token_urlsafe(24), submission_id=str(uuid.uuid4()))
+    now = _now().isoformat()
+    db["drafts"].insert(
+        {
+            "id": draft.id,
+            "submission_id": draft.submission_id,
+            "answers": "{}",
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": _expiry(),
+        }
+    )
+    return draft
+
+
+def load(draft_id: str | None, db: sqlite_utils.Database | None = None) -> Draft | None:
+    """The draft with this id, or None if there is none or it has expired."""
+    if not draft_id:
+        return None
+    db = db or get_db()
+    try:
+        row = db["drafts"].get(draft_id)
+    except NotFoundError:
+        return None
+    if row["expires_at"] < _now().isoformat():
+        delete(draft_id, db)
+        return None
+    return Draft(row["id"], row["submission_id"], json.loads(row["answers"]))
+
+
+def save(draft: Draft, db: sqlite_utils.Database | None = None) -> None:
+    """Store the draft's answers and push its expiry forward."""
+    db = db or get_db()
+    db["drafts"].update(
+        draft.id,
+        {
+            "answers": json.dumps(draft.answers, ensure_ascii=False),
+            "updated_at": _now().isoformat(),
+            "expires_at": _expiry(),
+        },
+    )
+
+
+def delete(draft_id: str, db: sqlite_utils.Database | None = None) -> None:
+    (db or get_db()).execute("DELETE FROM drafts WHERE id = ?", [draft_id])
+
+
+def delete_expired(db: sqlite_utils.Database | None = None) -> int:
+    """Delete every expired draft; return how many went."""
+    cursor = (db or get_db()).execute(
+        "DELETE FROM drafts WHERE expires_at < ?", [_now().isoformat()]
+    )
+    return cursor.rowcount
+
+
+@click.command("expire-drafts")
+def expire_drafts_command() -> None:
+    """Delete drafts nobody has touched for KIOSK_DRAFT_HOURS."""
+    click.echo(f"Deleted {delete_expired()} expired drafts.")

@@ -1,0 +1,66 @@
+"""Which language a page is in, and the links that switch it.
+
+Kazakh is the state language: it comes first in every list and is the
+default when the browser asks for none of our three languages.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request, session, url_for
+from flask_babel import Babel, format_date, format_datetime, format_number, get_locale
+
+LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+DEFAULT = "kk"
+
+
+def select_locale() -> str:
+    """?lang= on the URL, else the choice kept in the session, else the browser's best match."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT)
+
+
+def remember_choice() -> None:
+    """Keep a language picked with ?lang= for the rest of the session."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES and session.get("lang") != asked:
+        session["lang"] = asked
+
+
+def switch_links() -> list[dict]:
+    """One link per language to this same page, with the current one marked."""
+    current = current_language()
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    endpoint = request.endpoint if request.url_rule else "journey.start"
+    values = {**(request.view_args or {}), **args} if request.url_rule else {}
+    return [
+        {
+            "code": code,
+            "name": name,
+            "url": url_for(endpoint, **values, lang=code),
+            "current": code == current,
+        }
+        for code, name in LANGUAGES.items()
+    ]
+
+
+def current_language() -> str:
+    return str(get_locale() or DEFAULT)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Almaty")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path + "/../translations"))
+    Babel(app, locale_selector=select_locale)
+    app.before_request(remember_choice)
+    app.jinja_env.globals.update(
+        language_links=switch_links,
+        current_language=current_language,
+        format_date=format_date,
+        format_datetime=format_datetime,
+        format_number=format_number,
+    )

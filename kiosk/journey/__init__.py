@@ -1,0 +1,1 @@
+"""The application journey: questions, check answers, declaration, confirmation."""

@@ -1,0 +1,151 @@
+"""The journey's pages: start, one generic view for every question, check, declare, confirm."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import competition, drafts, submissions
+from ..competition import Window
+from ..i18n import current_language
+from . import steps
+from .forms import DeclarationForm
+
+bp = Blueprint("journey", __name__)
+
+OPEN_ENDPOINTS = {"journey.start", "journey.confirmation", "journey.receipt"}
+
+
+@bp.before_request
+def only_while_open():
+    """Outside the competition window no step accepts answers."""
+    if request.endpoint in OPEN_ENDPOINTS or competition.window_state() == Window.OPEN:
+        return None
+    if request.method == "POST":
+        return render_template("journey/closed.html", **_window()), 403
+    return redirect(url_for("journey.start"))
+
+
+def _window() -> dict:
+    return {
+        "state": competition.window_state(),
+        "opens": current_app.config["OPENS"],
+        "closes": current_app.config["CLOSES"],
+    }
+
+
+def _draft() -> drafts.Draft | None:
+    return drafts.load(session.get("draft"))
+
+
+def _draft_or_new() -> drafts.Draft:
+    draft = _draft()
+    if draft is None:
+        draft = drafts.create()
+        session["draft"] = draft.id
+        session["submission"] = draft.submission_id
+    return draft
+
+
+@bp.get("/")
+def start():
+    return render_template("journey/start.html", first=steps.STEPS[0], **_window())
+
+
+@bp.route("/apply/<slug>", methods=["GET", "POST"])
+def question(slug: str):
+    step = steps.BY_SLUG.get(slug) or abort(404)
+    draft = _draft()
+    answers = draft.answers if draft else {}
+    if not step.shown(answers):
+        return redirect(url_for("journey.question", slug=steps.STEPS[0].slug))
+    changing = request.args.get("change") == "1"
+    if request.method == "POST":
+        form = step.form(**step.options(answers))
+    else:
+        form = step.make_form(answers)
+    if form.validate_on_submit():
+        draft = draft or _draft_or_new()
+        draft.answers.update({name: form[name].data for name in step.fields()})
+        drafts.save(draft)
+        return redirect(_next_url(step, draft.answers, changing))
+    previous = steps.previous(step, answers)
+    if changing:
+        back = url_for("journey.check")
+    elif previous:
+        back = url_for("journey.question", slug=previous.slug)
+    else:
+        back = url_for("journey.start")
+    return render_template(step.template, form=form, step=step, back=back, changing=changing)
+
+
+def _next_url(step: steps.Step, answers: dict, changing: bool) -> str:
+    """After a change go back to the check page, unless the change opened a new question."""
+    if changing:
+        missing = steps.first_incomplete(answers)
+        if missing is None:
+            return url_for("journey.check")
+        return url_for("journey.question", slug=missing.slug, change="1")
+    following = steps.following(step, answers)
+    if following is None:
+        return url_for("journey.check")
+    return url_for("journey.question", slug=following.slug)
+
+
+@bp.get("/apply/check")
+def check():
+    draft = _draft()
+    if draft is None:
+        return redirect(url_for("journey.start"))
+    missing = steps.first_incomplete(draft.answers)
+    if missing:
+        return redirect(url_for("journey.question", slug=missing.slug))
+    last = steps.visible(draft.answers)[-1]
+    return render_template(
+        "journey/check.html",
+        rows=steps.summary(draft.answers),
+        back=url_for("journey.question", slug=last.slug),
+    )
+
+
+@bp.route("/apply/declaration", methods=["GET", "POST"])
+def declaration():
+    draft = _draft()
+    if draft is None:
+        if request.method == "POST" and submissions.get(session.get("submission")):
+            return redirect(url_for("journey.confirmation"), 303)  # sent already
+        return redirect(url_for("journey.start"))
+    if steps.first_incomplete(draft.answers):
+        return redirect(url_for("journey.check"))
+    form = DeclarationForm()
+    if form.validate_on_submit():
+        submissions.submit(draft.id, current_language())
+        session.pop("draft", None)
+        return redirect(url_for("journey.confirmation"), 303)
+    return render_template("journey/declaration.html", form=form, back=url_for("journey.check"))
+
+
+def _submission_or_404() -> submissions.Submission:
+    return submissions.get(session.get("submission")) or abort(404)
+
+
+@bp.get("/apply/confirmation")
+def confirmation():
+    return render_template("journey/confirmation.html", submission=_submission_or_404())
+
+
+@bp.get("/apply/receipt")
+def receipt():
+    submission = _submission_or_404()
+    region = competition.regions().get(submission.region)
+    return render_template(
+        "journey/receipt.html", submission=submission, region=region.label if region else ""
+    )

@@ -1,0 +1,66 @@
+"""The application payload sent to the central registry, built from a draft.
+
+Only the answers of the steps the applicant actually saw go in: a person who
+first chose "organisation" and then "individual" sends no organisation data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from . import competition
+from .journey import steps
+
+SCHEMA = "kz.social-projects.application/1"
+
+
+def build(
+    answers: dict, *, submission_id: str, reference: str, submitted_at: str, locale: str
+) -> dict:
+    """The JSON-ready payload for one application."""
+    shown = {name for step in steps.visible(answers) for name in step.fields()}
+    given = {name: answers[name] for name in shown if name in answers}
+    individual = given["applicant_type"] == competition.INDIVIDUAL
+    applicant = (
+        {"full_name": given["full_name"], "iin": given["iin"]}
+        if individual
+        else {"organisation_name": given["organisation_name"], "bin": given["bin"]}
+    )
+    groups = given["target_groups"]
+    return {
+        "schema": SCHEMA,
+        "submission_id": submission_id,
+        "reference": reference,
+        "submitted_at": submitted_at,
+        "locale": locale,
+        "applicant": {"type": given["applicant_type"], **applicant},
+        "region": given["region"],
+        "contact": {
+            "name": given["contact_name"],
+            "phone": given["phone"],
+            "email": given.get("email") or None,
+        },
+        "project": {
+            "title": given["project_title"],
+            "target_groups": groups,
+            "other_group": given.get("other_group") or None,
+            "problem": given["problem"],
+            "activities": given["activities"],
+            "results": given["results"],
+            "settlement": given["settlement"],
+            "started": f"{int(given['start_year']):04d}-{int(given['start_month']):02d}",
+            "people_helped_last_year": int(given["helped_last_year"]),
+            "people_helped_total": int(given["helped_total"]),
+            "funding_source": given["funding_source"],
+        },
+    }
+
+
+def encode(payload: dict) -> str:
+    """Canonical JSON text: the same payload always gives the same bytes and hash."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,78 @@
+"""Headers on every response, CSRF protection, and error pages in the site layout.
+
+The CSP allows nothing inline and nothing from another origin: kiosks may be
+offline and a page must not be able to leak data elsewhere. Pages are never
+cached, since most of them show someone's answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Flask, Response, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+csrf = CSRFProtect()
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def add_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def csrf_error(error: CSRFError) -> tuple[str, int]:
+    """A missing or stale form token: explain, and offer the way back."""
+    back = request.path if request.path.startswith("/apply/") else None
+    return render_template("errors/csrf.html", back=back), 400
+
+
+def http_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    template = code if code in (400, 403, 404, 405, 413) else 500
+    return render_template(f"errors/{template}.html"), code
+
+
+def server_error(error: Exception) -> tuple[str, int]:
+    """Anything unexpected: log where it happened, and show a calm page.
+
+    Only the exception's type and stack frames are logged, never its message,
+    which could hold what the applicant typed.
+    """
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error(
+        "Unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.path, frames
+    )
+    return render_template("errors/500.html"), 500
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
+    app.after_request(add_headers)
+    app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, server_error)

@@ -1,0 +1,92 @@
+"""Turning a draft into a submission, once, durably.
+
+Submit is one ``BEGIN IMMEDIATE`` transaction: the submission row, its outbox
+row and the deletion of the draft commit together or not at all. The draft's
+UUID becomes the submission id, so a double click or a replayed POST finds the
+draft gone and the submission already there, and gets the same confirmation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlite_utils.db import NotFoundError
+
+from . import drafts, outbox, payload
+from .db import get_db, transaction
+from .identifiers import new_reference
+
+
+@dataclass
+class Submission:
+    id: str
+    reference: str
+    locale: str
+    region: str
+    applicant_type: str
+    submitted_at: datetime
+
+
+def submit(draft_id: str, locale: str) -> str | None:
+    """Submit the draft; return the submission id, or None if the draft is gone."""
+    db = get_db()
+    with transaction(db):
+        draft = drafts.load(draft_id, db)
+        if draft is None:
+            return None
+        if get(draft.submission_id) is None:
+            _insert(db, draft, locale)
+        drafts.delete(draft.id, db)
+    return draft.submission_id
+
+
+def _insert(db, draft: drafts.Draft, locale: str) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for _attempt in range(10):
+        reference = new_reference()
+        body = payload.encode(
+            payload.build(
+                draft.answers,
+                submission_id=draft.submission_id,
+                reference=reference,
+                submitted_at=now,
+                locale=locale,
+            )
+        )
+        try:
+            with db.atomic():  # a savepoint: a clash of references retries only this
+                db["submissions"].insert(
+                    {
+                        "id": draft.submission_id,
+                        "reference": reference,
+                        "locale": locale,
+                        "region": draft.answers["region"],
+                        "applicant_type": draft.answers["applicant_type"],
+                        "submitted_at": now,
+                        "payload_sha256": payload.sha256(body),
+                    }
+                )
+        except sqlite3.IntegrityError:
+            continue
+        outbox.enqueue(db, draft.submission_id, body, now)
+        return
+    raise RuntimeError("could not find a free reference number")
+
+
+def get(submission_id: str | None) -> Submission | None:
+    if not submission_id:
+        return None
+    try:
+        row = get_db()["submissions"].get(submission_id)
+    except NotFoundError:
+        return None
+    return Submission(
+        id=row["id"],
+        reference=row["reference"],
+        locale=row["locale"],
+        region=row["region"],
+        applicant_type=row["applicant_type"],
+        submitted_at=datetime.fromisoformat(row["submitted_at"]),
+    )
