@@ -47,7 +47,8 @@ def _datetime(name: str, value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{name} must be an ISO date-time like 2027-06-30T23:59, not {value!r}")
+        message = f"{name} must be an ISO date-time like 2027-06-30T23:59, not {value!r}"
+        raise ConfigError(message) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=TIMEZONE)
     return moment

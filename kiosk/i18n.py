@@ -7,7 +7,14 @@ default when the browser asks for none of our three languages.
 from __future__ import annotations
 
 from flask import Flask, request, session, url_for
-from flask_babel import Babel, format_date, format_datetime, format_number, get_locale
+from flask_babel import (
+    Babel,
+    format_date,
+    format_number,
+    format_time,
+    get_locale,
+    get_translations,
+)
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 DEFAULT = "kk"
@@ -47,6 +54,28 @@ def switch_links() -> list[dict]:
     ]
 
 
+DAY_FORMATS = {"kk": "d MMMM y 'ж'.", "ru": "d MMMM y 'г'.", "en": "d MMMM y"}
+
+
+def format_day(moment) -> str:
+    """A date as people write it: 30 маусым 2027 ж., 30 июня 2027 г., 30 June 2027."""
+    return format_date(moment, DAY_FORMATS.get(current_language(), DAY_FORMATS["en"]))
+
+
+def format_moment(moment) -> str:
+    """A date with the time of day, in Almaty time."""
+    return f"{format_day(moment)}, {format_time(moment, 'HH:mm')}"
+
+
+def plural(singular: str, plural_form: str, n: int, **variables) -> str:
+    """Like ngettext, but the number itself is shown as the language writes it (2 000, 2,000).
+
+    Marked for extraction as a keyword in the Makefile (`-k plural:1,2`).
+    """
+    text = get_translations().ngettext(singular, plural_form, n)
+    return text % {"num": format_number(n), **variables}
+
+
 def current_language() -> str:
     return str(get_locale() or DEFAULT)
 
@@ -60,7 +89,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         language_links=switch_links,
         current_language=current_language,
-        format_date=format_date,
-        format_datetime=format_datetime,
+        format_day=format_day,
+        format_moment=format_moment,
         format_number=format_number,
     )

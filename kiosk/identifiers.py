@@ -76,19 +76,17 @@ def iin_problem(iin: str, today: date | None = None) -> Problem | None:
 def bin_problem(bin_: str, today: date | None = None) -> Problem | None:
     """Why this BIN (business identification number) is invalid, or None.
 
-    The first four digits are the year and month of registration.
+    The first four digits are the year and month of registration: 91..99 mean
+    the 1990s (registration in Kazakhstan began in 1991), the rest this century,
+    and the month may not be in the future.
     """
     problem = _shape_problem(bin_)
     if problem:
         return problem
-    month = int(bin_[2:4])
-    if not 1 <= month <= 12:
-        return Problem.DATE
     today = today or date.today()
-    year = 2000 + int(bin_[0:2])
-    if year > today.year or (year == today.year and month > today.month):
-        year -= 100  # 99xx means 1999, never 2099
-    if (year, month) > (today.year, today.month):
+    two_digits, month = int(bin_[0:2]), int(bin_[2:4])
+    year = 1900 + two_digits if two_digits >= 91 else 2000 + two_digits
+    if not 1 <= month <= 12 or (year, month) > (today.year, today.month):
         return Problem.DATE
     return _check_problem(bin_)
 

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
 from wtforms.validators import StopValidation, ValidationError
 
+from .i18n import plural
 from .identifiers import Problem, bin_problem, clean_number, iin_problem
 
 _KEEP = {"\n", "\t"}
@@ -47,8 +48,22 @@ def clean_text(value: str | None) -> str:
 
 
 def clean_digits(value: str | None) -> str:
-    """Numbers as typed, with full-width digits made plain and spaces/dashes removed."""
+    """ID numbers as typed, with full-width digits made plain and spaces/dashes removed."""
     return clean_number(unicodedata.normalize("NFKC", clean_line(value)))
+
+
+def clean_count(value: str | None) -> str:
+    """Counts and dates: full-width digits made plain, spaces removed ("1 200"), signs kept."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", clean_line(value)))
+
+
+def normalised(field: Field):
+    """The value to store: what a validator normalised (a phone in +7 form), else the data.
+
+    Validators do not change `field.data`, so a page with errors shows exactly what
+    the person typed.
+    """
+    return getattr(field, "normalised", field.data)
 
 
 class Required:
@@ -84,14 +99,14 @@ class MaxLength:
         self.limit = limit
 
     def __call__(self, form: Form, field: Field) -> None:
-        length = len(field.data or "")
-        if length > self.limit:
+        excess = len(field.data or "") - self.limit
+        if excess > 0:
             raise ValidationError(
-                ngettext(
+                plural(
                     "Use %(limit)s characters or fewer. You have %(num)s character too many.",
                     "Use %(limit)s characters or fewer. You have %(num)s characters too many.",
-                    length - self.limit,
-                    limit=self.limit,
+                    excess,
+                    limit=format_number(self.limit),
                 )
             )
 
@@ -114,7 +129,7 @@ class Choice:
         self.message = message
 
     def __call__(self, form: Form, field: Field) -> None:
-        allowed = {str(value) for value, _label in field.choices}
+        allowed = {str(choice.value) for choice in field.choices}
         values = field.data if isinstance(field.data, list) else [field.data]
         if any(str(value) not in allowed for value in values):
             raise ValidationError(self.message)
@@ -192,7 +207,7 @@ class Phone:
             raise ValidationError(
                 _l("This phone number is not complete or not valid. Check the digits")
             )
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        field.normalised = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class Email:
@@ -206,7 +221,7 @@ class Email:
             result = validate_email(field.data, check_deliverability=False)
         except EmailNotValidError:
             raise ValidationError(message) from None
-        field.data = result.normalized
+        field.normalised = result.normalized
 
 
 class WholeNumber:
@@ -225,14 +240,14 @@ class WholeNumber:
                     "Enter a number no bigger than %(maximum)s", maximum=format_number(self.maximum)
                 )
             )
-        field.data = str(number)
+        field.normalised = str(number)
 
 
 class Month:
     def __call__(self, form: Form, field: Field) -> None:
         if not (field.data.isascii() and field.data.isdigit() and 1 <= int(field.data) <= 12):
             raise ValidationError(_l("Month must be a number from 1 to 12"))
-        field.data = str(int(field.data))
+        field.normalised = str(int(field.data))
 
 
 class Year:

@@ -11,6 +11,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from .. import competition
@@ -28,14 +29,15 @@ from ..validators import (
     Required,
     WholeNumber,
     Year,
+    clean_count,
     clean_digits,
     clean_line,
     clean_text,
 )
 
 
-def _lazy_choices(options: dict) -> list[tuple[str, str]]:
-    return list(options.items())
+def _lazy_choices(options: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in options.items()]
 
 
 class ApplicantTypeForm(FlaskForm):
@@ -96,7 +98,9 @@ class RegionForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.region.choices = [(r.code, r.label) for r in competition.regions().values()]
+        self.region.choices = [
+            SelectChoice(r.code, r.label) for r in competition.regions().values()
+        ]
 
 
 class ContactForm(FlaskForm):
@@ -216,12 +220,12 @@ class SettlementForm(FlaskForm):
 class StartDateForm(FlaskForm):
     start_month = StringField(
         _l("Month"),
-        filters=[clean_digits],
+        filters=[clean_count],
         validators=[Required(_l("Enter the month the project started")), Month()],
     )
     start_year = StringField(
         _l("Year"),
-        filters=[clean_digits],
+        filters=[clean_count],
         validators=[Required(_l("Enter the year the project started")), Year(Limit.FIRST_YEAR)],
     )
 
@@ -239,7 +243,7 @@ class StartDateForm(FlaskForm):
 class PeopleForm(FlaskForm):
     helped_last_year = StringField(
         _l("People helped last year"),
-        filters=[clean_digits],
+        filters=[clean_count],
         validators=[
             Required(_l("Enter how many people the project helped last year")),
             WholeNumber(Limit.PEOPLE),
@@ -247,7 +251,7 @@ class PeopleForm(FlaskForm):
     )
     helped_total = StringField(
         _l("People helped in total since the project started"),
-        filters=[clean_digits],
+        filters=[clean_count],
         validators=[
             Required(_l("Enter how many people the project has helped in total")),
             WholeNumber(Limit.PEOPLE),
@@ -287,7 +291,8 @@ class DeclarationForm(FlaskForm):
         validators=[
             Required(
                 _l(
-                    "To send the application, tick the box to agree to the processing of personal data"
+                    "To send the application, tick the box to agree "
+                    "to the processing of personal data"
                 )
             )
         ],

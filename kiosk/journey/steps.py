@@ -163,7 +163,7 @@ def _display(form: FlaskForm, name: str, answers: dict) -> list[str]:
         return [region.label if region else ""]
     choices = getattr(form[name], "choices", None)
     if choices:
-        return [_choice_label(dict(choices), value)]
+        return [_choice_label({c.value: c.label for c in choices}, value)]
     return str(value or "").split("\n")
 
 

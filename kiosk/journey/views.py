@@ -16,6 +16,7 @@ from flask import (
 from .. import competition, drafts, submissions
 from ..competition import Window
 from ..i18n import current_language
+from ..validators import normalised
 from . import steps
 from .forms import DeclarationForm
 
@@ -74,7 +75,7 @@ def question(slug: str):
         form = step.make_form(answers)
     if form.validate_on_submit():
         draft = draft or _draft_or_new()
-        draft.answers.update({name: form[name].data for name in step.fields()})
+        draft.answers.update({name: normalised(form[name]) for name in step.fields()})
         drafts.save(draft)
         return redirect(_next_url(step, draft.answers, changing))
     previous = steps.previous(step, answers)

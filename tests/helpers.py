@@ -1,0 +1,87 @@
+"""Shared helpers for tests: answering the journey the way a browser would."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from kiosk.identifiers import check_digit
+
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def with_check_digit(first_eleven: str) -> str:
+    """A valid 12-digit IIN or BIN from its first 11 digits."""
+    digit = check_digit(first_eleven)
+    assert digit is not None, first_eleven
+    return first_eleven + str(digit)
+
+
+VALID_IIN = with_check_digit("88021530012")  # born 15 Feb 1988, man
+VALID_BIN = with_check_digit("18034002179")  # registered March 2018
+
+
+def token(html: str) -> str:
+    match = TOKEN.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def post_step(client, path: str, data: dict, **kwargs):
+    """GET the page for its form token, then POST the answers, as a browser would."""
+    page = client.get(path)
+    return client.post(path, data={**data, "csrf_token": token(page.text)}, **kwargs)
+
+
+ORGANISATION_ANSWERS = [
+    ("organisation", {"organisation_name": "«Қамқор» қоғамдық қоры", "bin": VALID_BIN}),
+]
+PERSON_ANSWERS = [
+    ("person", {"full_name": "Әлия Нұрланқызы Сәрсенова", "iin": VALID_IIN}),
+]
+
+
+def common_answers(email: str | None = "info@qamqor.kz") -> list[tuple[str, dict]]:
+    contact = {"contact_name": "Айгерім Серікова", "phone": "8 701 234 56 78"}
+    if email is not None:
+        contact["email"] = email
+    return [
+        ("region", {"region": "KZ-75"}),
+        ("contact", contact),
+        ("title", {"project_title": "Онлайн сурдоаударма"}),
+        ("target-groups", {"target_groups": ["disabilities", "other"], "other_group": "Deaf"}),
+        ("problem", {"problem": "Есту қабілеті бұзылған адамдарға аудармашы жетіспейді."}),
+        ("activities", {"activities": "Online interpreting by video, 7 days a week."}),
+        ("results", {"results": "300 people used the service last year."}),
+        ("settlement", {"settlement": "Алматы"}),
+        ("start-date", {"start_month": "3", "start_year": "2021"}),
+        ("people", {"helped_last_year": "300", "helped_total": "1200"}),
+        ("funding", {"funding_source": "sponsors"}),
+    ]
+
+
+def answers_for(applicant_type: str) -> list[tuple[str, dict]]:
+    """Every step's answers, in order, for one applicant type."""
+    individual = applicant_type == "individual"
+    identity = PERSON_ANSWERS if individual else ORGANISATION_ANSWERS
+    return [
+        ("applicant-type", {"applicant_type": applicant_type}),
+        *identity,
+        *common_answers(email=None if individual else "info@qamqor.kz"),
+    ]
+
+
+def answer_all(client, applicant_type: str = "ngo") -> None:
+    """Answer every question; the client ends on the check answers page."""
+    for slug, data in answers_for(applicant_type):
+        response = post_step(client, f"/apply/{slug}", data)
+        assert response.status_code == 302, (slug, response.text[:2000])
+
+
+def submit(client):
+    """Agree to the declaration and send; returns the POST response."""
+    return post_step(client, "/apply/declaration", {"consent": "y"})
+
+
+def current_year() -> int:
+    return date.today().year
