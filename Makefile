@@ -40,6 +40,7 @@ translations: $(VENV)/.installed
 		--omit-header -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
 		--ignore-obsolete
+	$(BIN)/python scripts/sync_en_catalog.py
 	$(MAKE) compile
 
 compile: $(VENV)/.installed

@@ -138,7 +138,8 @@ class Choice:
 IIN_MESSAGES = {
     Problem.DIGITS: _l("IIN must contain only digits 0 to 9"),
     Problem.DATE: _l(
-        "The first 6 digits of the IIN are the date of birth and the 7th is the century. "
+        "The first 6 digits of the IIN are the date of birth "
+        "and the 7th shows the century of birth. "
         "Check them against the identity document"
     ),
     Problem.CHECK_DIGIT: _l(
@@ -149,7 +150,7 @@ BIN_MESSAGES = {
     Problem.DIGITS: _l("BIN must contain only digits 0 to 9"),
     Problem.DATE: _l(
         "The first 4 digits of the BIN are the year and month of registration. "
-        "Check them against the registration certificate"
+        "Check them against the registration document"
     ),
     Problem.CHECK_DIGIT: _l(
         "This BIN is not valid: the last digit does not match. Check for a typing mistake"

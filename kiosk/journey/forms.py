@@ -235,7 +235,7 @@ class StartDateForm(FlaskForm):
             return False
         today = date.today()
         if (int(self.start_year.data), int(self.start_month.data)) > (today.year, today.month):
-            self.start_month.errors.append(_l("The start date must be in the past"))
+            self.start_month.errors.append(_l("The start date cannot be in the future"))
             return False
         return True
 

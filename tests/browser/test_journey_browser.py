@@ -1,0 +1,101 @@
+"""The journey in a real browser: with JavaScript off, and checked by axe-core."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser.conftest import axe_violations, describe
+from tests.helpers import answers_for
+
+
+def _fill(driver, data: dict) -> None:
+    for name, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            inputs = driver.find_elements(By.NAME, name)
+            kind = inputs[0].get_attribute("type")
+            if kind in ("radio", "checkbox"):
+                for element in inputs:
+                    if element.get_attribute("value") == item and not element.is_selected():
+                        driver.find_element(
+                            By.CSS_SELECTOR, f"label[for='{element.get_attribute('id')}']"
+                        ).click()
+            else:
+                inputs[0].clear()
+                inputs[0].send_keys(item)
+
+
+def _continue(driver) -> None:
+    """Press the page's main button and wait for the next page to load."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, "main button[type=submit], main a.button").click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+
+
+def test_whole_journey_without_javascript(live_server, browser_without_js):
+    driver = browser_without_js
+    driver.delete_all_cookies()
+    driver.get(live_server + "/?lang=en")
+    _continue(driver)  # "Start now"
+    for slug, data in answers_for("public_association"):
+        assert driver.current_url.endswith(f"/apply/{slug}"), driver.current_url
+        _fill(driver, data)
+        _continue(driver)
+    assert driver.current_url.endswith("/apply/check")
+    _continue(driver)
+    driver.find_element(By.CSS_SELECTOR, "label[for=consent]").click()
+    _continue(driver)
+    assert driver.current_url.endswith("/apply/confirmation")
+    reference = driver.find_element(By.CSS_SELECTOR, ".reference").text
+    assert len(reference) == 11
+
+
+def test_error_summary_takes_focus_without_javascript(live_server, browser_without_js):
+    driver = browser_without_js
+    driver.delete_all_cookies()
+    driver.get(live_server + "/apply/title?lang=en")
+    _continue(driver)
+    assert driver.title.startswith("Error: ")
+    focused = driver.switch_to.active_element
+    assert "error-summary" in focused.get_attribute("class")
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/apply/applicant-type",
+        "/apply/region",
+        "/apply/contact",
+        "/apply/target-groups",
+        "/apply/problem",
+        "/apply/start-date",
+        "/missing-page",
+    ],
+)
+def test_pages_have_no_axe_violations(live_server, browser, path, lang):
+    browser.delete_all_cookies()
+    browser.get(f"{live_server}{path}?lang={lang}")
+    violations = axe_violations(browser)
+    assert not violations, describe(violations)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+@pytest.mark.parametrize(
+    "slug", ["applicant-type", "contact", "target-groups", "problem", "start-date", "people"]
+)
+def test_error_states_have_no_axe_violations(live_server, browser, slug, lang):
+    browser.delete_all_cookies()
+    browser.get(f"{live_server}/apply/applicant-type?lang={lang}")
+    if slug != "applicant-type":  # answered, so that the organisation's questions show
+        _fill(browser, {"applicant_type": "ngo"})
+        _continue(browser)
+        browser.get(f"{live_server}/apply/{slug}")
+    _continue(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, ".error-summary")
+    violations = axe_violations(browser)
+    assert not violations, describe(violations)
