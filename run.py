@@ -22,7 +22,14 @@ def main() -> int:
         return 2
     host, port = app.config["HOST"], app.config["PORT"]
     print(f"Serving on http://{host}:{port}/ (database: {app.config['DATABASE']})", flush=True)
-    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="kiosk")
+    proxy = {}
+    if app.config["TRUSTED_PROXY"]:
+        # Behind an HTTPS proxy: take the scheme from it, so cookies are marked Secure.
+        proxy = {
+            "trusted_proxy": app.config["TRUSTED_PROXY"],
+            "trusted_proxy_headers": "x-forwarded-proto",
+        }
+    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="kiosk", **proxy)
     return 0
 
 

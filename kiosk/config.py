@@ -25,6 +25,7 @@ DEFAULTS = {
     "KIOSK_OPENS": "2026-11-01T00:00",
     "KIOSK_CLOSES": "2027-06-30T23:59:59",
     "KIOSK_DRAFT_HOURS": "24",
+    "KIOSK_TRUSTED_PROXY": "",  # address of an HTTPS reverse proxy whose X-Forwarded-Proto counts
 }
 
 
@@ -88,4 +89,5 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "OPENS": opens,
         "CLOSES": closes,
         "DRAFT_HOURS": _int("KIOSK_DRAFT_HOURS", env["KIOSK_DRAFT_HOURS"]),
+        "TRUSTED_PROXY": env["KIOSK_TRUSTED_PROXY"],
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 import sqlite_utils
 from flask import Flask, current_app, g
+from flask.cli import with_appcontext
 
 SCHEMA_VERSION = 1
 
@@ -120,6 +121,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database tables if they do not exist yet."""
     create_schema(get_db())

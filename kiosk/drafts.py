@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import click
 import sqlite_utils
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlite_utils.db import NotFoundError
 
 from .db import get_db
@@ -97,6 +98,7 @@ def delete_expired(db: sqlite_utils.Database | None = None) -> int:
 
 
 @click.command("expire-drafts")
+@with_appcontext
 def expire_drafts_command() -> None:
     """Delete drafts nobody has touched for KIOSK_DRAFT_HOURS."""
     click.echo(f"Deleted {delete_expired()} expired drafts.")

@@ -1,0 +1,60 @@
+import stat
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from kiosk import config
+from kiosk.config import ConfigError, from_environment, secret_key
+
+
+def test_defaults_run_without_any_configuration(tmp_path):
+    settings = from_environment({"KIOSK_INSTANCE": str(tmp_path)})
+    assert settings["HOST"] == "127.0.0.1" and settings["PORT"] == 8000
+    assert settings["DATABASE"] == str(tmp_path / "kiosk.sqlite3")
+    assert settings["CLOSES"].utcoffset() == timedelta(hours=5)  # Asia/Almaty, UTC+5
+    assert (settings["CLOSES"].month, settings["CLOSES"].day) == (6, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("KIOSK_PORT", "eighty", "KIOSK_PORT must be a whole number"),
+        ("KIOSK_THREADS", "0", "KIOSK_THREADS must be at least 1"),
+        ("KIOSK_CLOSES", "30/06/2027", "KIOSK_CLOSES must be an ISO date-time"),
+        ("KIOSK_CLOSES", "2020-01-01", "KIOSK_CLOSES must be later than KIOSK_OPENS"),
+    ],
+)
+def test_bad_values_are_named(name, value, says):
+    with pytest.raises(ConfigError, match=says):
+        from_environment({name: value})
+
+
+def test_window_with_explicit_offset_is_kept():
+    settings = from_environment({"KIOSK_CLOSES": "2027-06-30T18:59:59+00:00"})
+    assert settings["CLOSES"].utcoffset() == timedelta(0)
+
+
+def test_secret_key_is_made_once_private_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = secret_key(tmp_path)
+    assert len(first) == 64 and secret_key(tmp_path) == first
+    mode = (tmp_path / "secret_key").stat().st_mode
+    assert not mode & (stat.S_IRGRP | stat.S_IROTH)
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    assert secret_key(tmp_path) == "from-env"
+
+
+def test_run_py_stops_with_a_clear_message_on_bad_configuration(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "run.py"],
+        cwd=config.ROOT,
+        env={"KIOSK_PORT": "eighty", "KIOSK_INSTANCE": str(tmp_path), "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "KIOSK_PORT must be a whole number" in result.stderr
+    assert "Traceback" not in result.stderr
