@@ -27,7 +27,20 @@ def select_locale() -> str:
         return asked
     if session.get("lang") in LANGUAGES:
         return session["lang"]
-    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT)
+    return from_accept_language()
+
+
+def from_accept_language() -> str:
+    """The first of the browser's languages (by quality) that we speak, matched by primary tag.
+
+    "kk-KZ, ru;q=0.5" gives Kazakh: a regional variant of a language we have beats a
+    lower-rated exact match.
+    """
+    for tag, _quality in request.accept_languages:
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT
 
 
 def remember_choice() -> None:

@@ -12,10 +12,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 
 from .. import competition, drafts, submissions
 from ..competition import Window
-from ..i18n import current_language
+from ..i18n import LANGUAGES, current_language
 from ..validators import normalised
 from . import steps
 from .forms import DeclarationForm
@@ -138,15 +139,20 @@ def _submission_or_404() -> submissions.Submission:
     return submissions.get(session.get("submission")) or abort(404)
 
 
+def _in_language_of(submission: submissions.Submission, template: str, **context) -> str:
+    """Render in the language the application was made in, unless ?lang= asks otherwise."""
+    language = request.args.get("lang") if request.args.get("lang") in LANGUAGES else None
+    with force_locale(language or submission.locale):
+        region = competition.regions().get(submission.region)
+        label = region.label if region else ""
+        return render_template(template, submission=submission, region=label, **context)
+
+
 @bp.get("/apply/confirmation")
 def confirmation():
-    return render_template("journey/confirmation.html", submission=_submission_or_404())
+    return _in_language_of(_submission_or_404(), "journey/confirmation.html")
 
 
 @bp.get("/apply/receipt")
 def receipt():
-    submission = _submission_or_404()
-    region = competition.regions().get(submission.region)
-    return render_template(
-        "journey/receipt.html", submission=submission, region=region.label if region else ""
-    )
+    return _in_language_of(_submission_or_404(), "journey/receipt.html")

@@ -63,7 +63,7 @@ def test_check_page_lists_every_answer_with_change_links(client):
     page = client.get("/apply/check").text
     for shown in ["«Қамқор» қоғамдық қоры", VALID_BIN, "+7 701 234 5678", "Almaty", "March 2021"]:
         assert shown in page
-    assert "Other socially vulnerable groups: Deaf" in page
+    assert "Other socially vulnerable groups: Саңыраулар" in page
     links = re.findall(r'href="(/apply/[a-z-]+\?change=1)"', page)
     assert "/apply/organisation?change=1" in links
     assert "/apply/person?change=1" not in links  # an NGO never sees the IIN question
