@@ -34,7 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     # A form token lives as long as the draft it protects: slow typists never lose a page.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["DRAFT_HOURS"] * 3600)
 
-    from . import db, drafts, i18n, security
+    from . import db, drafts, i18n, preferences, security
 
     db.init_app(app)
     i18n.init_app(app)
@@ -45,5 +45,6 @@ def create_app(config: dict | None = None) -> Flask:
     from .journey import views
 
     app.register_blueprint(views.bp)
+    preferences.init_app(app)
     app.register_blueprint(health.bp)
     return app
