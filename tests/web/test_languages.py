@@ -74,6 +74,9 @@ def _switch_links(page: str) -> list[tuple[str, str, str, bool]]:
 def _every_page(client) -> dict[str, str]:
     """Every page of the journey and its error states, as this client sees it."""
     pages = {"start": client.get("/").text, "404": client.get("/missing").text}
+    pages["settings"] = client.get("/accessibility").text
+    pages["settings (error)"] = post_step(client, "/accessibility", {"theme": "neon"}).text
+    pages["statement"] = client.get("/accessibility-statement").text
     pages["csrf"] = client.post("/apply/title", data={}).text
     for slug, data in answers_for("individual")[:2] + answers_for("ngo"):
         path = f"/apply/{slug}"
