@@ -1,4 +1,7 @@
-"""Start the node: `python run.py` serves the app with waitress on KIOSK_HOST:KIOSK_PORT."""
+"""Start the node: `python run.py` serves the app and runs the forwarder beside it.
+
+`python run.py registry` serves the reference central registry instead.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +10,54 @@ import sys
 
 from waitress import serve
 
-from kiosk import create_app
 from kiosk.config import ConfigError
 
 
-def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        app = create_app()
-    except ConfigError as error:
-        print(f"Configuration error: {error}", file=sys.stderr)
-        return 2
+def _proxy_options(config) -> dict:
+    """Behind an HTTPS proxy: take the scheme from it, so cookies are marked Secure."""
+    if not config.get("TRUSTED_PROXY"):
+        return {}
+    return {"trusted_proxy": config["TRUSTED_PROXY"], "trusted_proxy_headers": "x-forwarded-proto"}
+
+
+def node() -> int:
+    from kiosk import create_app
+    from kiosk.outbox.forwarder import start_in_background
+
+    app = create_app()
+    if app.config["FORWARDER"]:
+        start_in_background(app)
     host, port = app.config["HOST"], app.config["PORT"]
     print(f"Serving on http://{host}:{port}/ (database: {app.config['DATABASE']})", flush=True)
-    proxy = {}
-    if app.config["TRUSTED_PROXY"]:
-        # Behind an HTTPS proxy: take the scheme from it, so cookies are marked Secure.
-        proxy = {
-            "trusted_proxy": app.config["TRUSTED_PROXY"],
-            "trusted_proxy_headers": "x-forwarded-proto",
-        }
-    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="kiosk", **proxy)
+    threads = app.config["THREADS"]
+    serve(app, host=host, port=port, threads=threads, ident="kiosk", **_proxy_options(app.config))
     return 0
 
 
+def registry() -> int:
+    from kiosk.registry import create_registry_app
+
+    app = create_registry_app()
+    host, port = app.config["HOST"], app.config["PORT"]
+    print(f"Registry on http://{host}:{port}/ (database: {app.config['DATABASE']})", flush=True)
+    serve(app, host=host, port=port, threads=4, ident="registry")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    command = argv[1] if len(argv) > 1 else "node"
+    if command not in ("node", "registry"):
+        print("usage: python run.py [node|registry]", file=sys.stderr)
+        return 2
+    try:
+        return node() if command == "node" else registry()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

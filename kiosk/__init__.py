@@ -34,12 +34,19 @@ def create_app(config: dict | None = None) -> Flask:
     # A form token lives as long as the draft it protects: slow typists never lose a page.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["DRAFT_HOURS"] * 3600)
 
-    from . import db, drafts, i18n, preferences, security
+    from . import db, drafts, i18n, node, preferences, security
 
     db.init_app(app)
+    node.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     app.cli.add_command(drafts.expire_drafts_command)
+
+    from .outbox.cli import queue_cli
+    from .registry.cli import registry_cli
+
+    app.cli.add_command(queue_cli)
+    app.cli.add_command(registry_cli)
 
     from . import health
     from .journey import views

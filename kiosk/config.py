@@ -26,6 +26,15 @@ DEFAULTS = {
     "KIOSK_CLOSES": "2027-06-30T23:59:59",
     "KIOSK_DRAFT_HOURS": "24",
     "KIOSK_TRUSTED_PROXY": "",  # address of an HTTPS reverse proxy whose X-Forwarded-Proto counts
+    "KIOSK_NODE_ID": "",  # empty: made once and kept in <instance>/node_id
+    "KIOSK_REGISTRY_URL": "http://127.0.0.1:8100",
+    "KIOSK_REGISTRY_TOKEN": "",
+    "KIOSK_REGISTRY_PUBLIC_KEY": "",
+    "KIOSK_FORWARDER": "on",
+    "KIOSK_BACKOFF_BASE": "30",
+    "KIOSK_BACKOFF_CAP": "1800",
+    "KIOSK_LEASE_SECONDS": "120",
+    "KIOSK_KEEP_DAYS": "30",
 }
 
 
@@ -41,6 +50,24 @@ def _int(name: str, value: str, minimum: int = 1) -> int:
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {number}")
     return number
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be more than 0 seconds")
+    return number
+
+
+def _switch(name: str, value: str) -> bool:
+    if value.lower() in ("on", "1", "yes", "true"):
+        return True
+    if value.lower() in ("off", "0", "no", "false"):
+        return False
+    raise ConfigError(f"{name} must be on or off, not {value!r}")
 
 
 def _datetime(name: str, value: str) -> datetime:
@@ -90,4 +117,13 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "CLOSES": closes,
         "DRAFT_HOURS": _int("KIOSK_DRAFT_HOURS", env["KIOSK_DRAFT_HOURS"]),
         "TRUSTED_PROXY": env["KIOSK_TRUSTED_PROXY"],
+        "NODE_ID": env["KIOSK_NODE_ID"],
+        "REGISTRY_URL": env["KIOSK_REGISTRY_URL"].rstrip("/"),
+        "REGISTRY_TOKEN": env["KIOSK_REGISTRY_TOKEN"],
+        "REGISTRY_PUBLIC_KEY": env["KIOSK_REGISTRY_PUBLIC_KEY"],
+        "FORWARDER": _switch("KIOSK_FORWARDER", env["KIOSK_FORWARDER"]),
+        "BACKOFF_BASE": _seconds("KIOSK_BACKOFF_BASE", env["KIOSK_BACKOFF_BASE"]),
+        "BACKOFF_CAP": _seconds("KIOSK_BACKOFF_CAP", env["KIOSK_BACKOFF_CAP"]),
+        "LEASE_SECONDS": _seconds("KIOSK_LEASE_SECONDS", env["KIOSK_LEASE_SECONDS"]),
+        "KEEP_DAYS": _int("KIOSK_KEEP_DAYS", env["KIOSK_KEEP_DAYS"]),
     }

@@ -94,18 +94,26 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["outbox"].create(
         {
             "submission_id": str,
-            "status": str,
-            "payload": str,
+            "status": str,  # queued, sending, waiting, delivered, dead (kiosk/outbox)
+            "envelope": str,  # sealed JSON; NULL once delivered
+            "envelope_sha256": str,
             "attempts": int,
             "created_at": str,
             "next_attempt_at": str,
+            "lease_until": str,  # while sending: when another forwarder may take it back
+            "last_error": str,
+            "delivered_at": str,
+            "receipt": str,  # the registry's JSON receipt
         },
         pk="submission_id",
-        not_null={"status", "payload", "attempts", "created_at"},
+        not_null={"status", "envelope_sha256", "attempts", "created_at", "next_attempt_at"},
         foreign_keys=[("submission_id", "submissions", "id")],
         if_not_exists=True,
     )
-    db["outbox"].create_index(["status", "created_at"], if_not_exists=True)
+    db["outbox"].create_index(["status", "next_attempt_at", "created_at"], if_not_exists=True)
+    db["node_state"].create(
+        {"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True
+    )
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 

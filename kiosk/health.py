@@ -17,7 +17,7 @@ bp = Blueprint("health", __name__)
 @csrf.exempt
 def healthz():
     try:
-        queued = outbox.count(get_db())
+        queued = outbox.waiting_count(get_db())
     except sqlite3.Error:
         return jsonify(status="error", database=False, queued=None), 503
     return jsonify(status="ok", database=True, queued=queued)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
+from importlib import resources
+
+from jsonschema import Draft202012Validator, FormatChecker
 
 from . import competition
 from .journey import steps
@@ -64,3 +68,19 @@ def encode(payload: dict) -> str:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(
+        resources.files("kiosk").joinpath("schemas/application-1.json").read_text("utf-8")
+    )
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def problems(application: object) -> list[str]:
+    """What is wrong with a payload by the versioned JSON Schema; empty when it is valid."""
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+        for error in _validator().iter_errors(application)
+    ]

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 from sqlite_utils.db import NotFoundError
 
-from . import drafts, outbox, payload
+from . import drafts, envelope, outbox, payload
 from .db import get_db, transaction
 from .identifiers import new_reference
+from .node import identity
 
 
 @dataclass
@@ -55,6 +56,8 @@ def _insert(db, draft: drafts.Draft, locale: str) -> None:
                 locale=locale,
             )
         )
+        # Sealed in memory: the plaintext payload never reaches the disk.
+        sealed = envelope.canonical(identity().seal(body.encode(), draft.submission_id))
         try:
             with db.atomic():  # a savepoint: a clash of references retries only this
                 db["submissions"].insert(
@@ -70,7 +73,7 @@ def _insert(db, draft: drafts.Draft, locale: str) -> None:
                 )
         except sqlite3.IntegrityError:
             continue
-        outbox.enqueue(db, draft.submission_id, body, now)
+        outbox.enqueue(db, draft.submission_id, sealed, payload.sha256(sealed))
         return
     raise RuntimeError("could not find a free reference number")
 

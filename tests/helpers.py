@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import date
 
@@ -84,6 +86,13 @@ def answer_all(client, applicant_type: str = "ngo") -> None:
 def submit(client):
     """Agree to the declaration and send; returns the POST response."""
     return post_step(client, "/apply/declaration", {"consent": "y"})
+
+
+def queued_payload(row: dict) -> dict:
+    """The payload inside an outbox row's envelope (tests run without a registry key)."""
+    sealed = json.loads(row["envelope"])
+    assert sealed["encryption"] == "none"
+    return json.loads(base64.b64decode(sealed["body"]))
 
 
 def current_year() -> int:

@@ -33,6 +33,7 @@ class Server:
             "KIOSK_INSTANCE": str(instance),
             "KIOSK_HOST": "127.0.0.1",
             "KIOSK_PORT": str(self.port),
+            "KIOSK_FORWARDER": "off",
             **env,
         }
         self.process: subprocess.Popen | None = None

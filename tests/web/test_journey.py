@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from kiosk import competition
-from tests.helpers import VALID_BIN, VALID_IIN, answer_all, post_step, submit
+from tests.helpers import VALID_BIN, VALID_IIN, answer_all, post_step, queued_payload, submit
 
 
 def _outbox_payloads(db) -> list[dict]:
-    return [json.loads(row["payload"]) for row in db["outbox"].rows]
+    return [queued_payload(row) for row in db["outbox"].rows]
 
 
 @pytest.mark.parametrize("applicant_type", list(competition.APPLICANT_TYPES))

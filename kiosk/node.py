@@ -1,0 +1,94 @@
+"""Who this node is: its id, its signing key, and the registry key it encrypts to.
+
+The node id and Ed25519 signing key are made on first start and kept in the
+instance folder; the registry's public key comes from KIOSK_REGISTRY_PUBLIC_KEY.
+Only the public halves ever leave the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import envelope
+from .config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Identity:
+    node_id: str
+    signing_key: Ed25519PrivateKey
+    registry_key: X25519PublicKey | None
+
+    def seal(self, body: bytes, submission_id: str) -> dict:
+        """Encrypt (when a registry key is set) and sign one payload."""
+        return envelope.seal(
+            body,
+            node_id=self.node_id,
+            submission_id=submission_id,
+            signing_key=self.signing_key,
+            registry_key=self.registry_key,
+        )
+
+
+def _node_id(instance: Path, configured: str) -> str:
+    if configured:
+        return configured
+    path = instance / "node_id"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"node-{secrets.token_hex(4)}\n")
+    return path.read_text().strip()
+
+
+def load(app: Flask) -> Identity:
+    instance = Path(app.config["INSTANCE"])
+    registry_key = None
+    if app.config["REGISTRY_PUBLIC_KEY"]:
+        try:
+            registry_key = envelope.registry_public_key(app.config["REGISTRY_PUBLIC_KEY"])
+        except (ValueError, envelope.EnvelopeError):
+            message = "KIOSK_REGISTRY_PUBLIC_KEY is not a base64 X25519 public key"
+            raise ConfigError(message) from None
+    else:
+        log.warning("KIOSK_REGISTRY_PUBLIC_KEY is not set: applications are queued unencrypted")
+    return Identity(
+        node_id=_node_id(instance, app.config["NODE_ID"]),
+        signing_key=envelope.node_signing_key(instance / "node_key"),
+        registry_key=registry_key,
+    )
+
+
+def identity() -> Identity:
+    return current_app.extensions["node"]
+
+
+node_cli = AppGroup("node", help="This node's identity and keys.")
+
+
+@node_cli.command("keygen")
+@click.option("--force", is_flag=True, help="Replace an existing key (the registry must be told).")
+def keygen_command(force: bool) -> None:
+    """Make the node's Ed25519 signing key (if missing) and print what the registry needs."""
+    path = Path(current_app.config["INSTANCE"]) / "node_key"
+    if force or not path.exists():
+        envelope.write_private_key(path, Ed25519PrivateKey.generate())
+    key = envelope.node_signing_key(path)
+    click.echo(f"node id:    {identity().node_id}")
+    click.echo(f"public key: {envelope.public_text(key)}")
+    click.echo("Register it at the registry: flask registry add-node NODE_ID PUBLIC_KEY")
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["node"] = load(app)
+    app.cli.add_command(node_cli)

@@ -1,0 +1,54 @@
+"""The reference central registry: a small Flask app that implements the registry API.
+
+Tests and demos run it (`python run.py registry`); the node's forwarder knows only
+its URL. It shares only `payload` (the schema) and `envelope` (the crypto) with
+the node.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from ..config import ROOT, ConfigError
+
+DEFAULTS = {
+    "REGISTRY_HOST": "127.0.0.1",
+    "REGISTRY_PORT": "8100",
+    "REGISTRY_INSTANCE": str(ROOT / "instance" / "registry"),
+}
+
+
+def settings(environ: dict[str, str] | None = None) -> dict:
+    """Registry settings from REGISTRY_* environment variables."""
+    env = {**DEFAULTS, **{k: v for k, v in (environ or os.environ).items() if k in DEFAULTS}}
+    try:
+        port = int(env["REGISTRY_PORT"])
+    except ValueError:
+        message = f"REGISTRY_PORT must be a whole number, not {env['REGISTRY_PORT']!r}"
+        raise ConfigError(message) from None
+    instance = Path(env["REGISTRY_INSTANCE"])
+    return {
+        "HOST": env["REGISTRY_HOST"],
+        "PORT": port,
+        "INSTANCE": instance,
+        "DATABASE": str(instance / "registry.sqlite3"),
+        "PRIVATE_KEY": instance / "registry_key",
+    }
+
+
+def create_registry_app(config: dict | None = None) -> Flask:
+    """The registry app: settings from the environment, then `config` on top."""
+    values = settings()
+    values.update(config or {})
+    app = Flask(__name__, instance_path=str(Path(values["INSTANCE"]).resolve()))
+    app.config.update(values)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+
+    from . import api, store
+
+    store.init_app(app)
+    app.register_blueprint(api.bp)
+    return app

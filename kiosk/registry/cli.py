@@ -1,0 +1,78 @@
+"""`flask registry …`: keys, node registration and bundle import for the reference registry.
+
+The commands work on the registry named by the REGISTRY_* environment variables,
+whichever app `flask` was pointed at.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from .. import bundle, envelope
+from . import create_registry_app, store
+from .intake import Refused, accept
+
+registry_cli = click.Group("registry", help="The reference central registry.")
+
+
+@registry_cli.command("keygen")
+@click.option(
+    "--force", is_flag=True, help="Replace the key: undelivered envelopes become unreadable."
+)
+def keygen_command(force: bool) -> None:
+    """Make the registry's X25519 key pair; print the public key for KIOSK_REGISTRY_PUBLIC_KEY."""
+    app = create_registry_app()
+    path = Path(app.config["PRIVATE_KEY"])
+    if path.exists() and not force:
+        key = envelope.registry_private_key(path)
+    else:
+        key = X25519PrivateKey.generate()
+        envelope.write_private_key(path, key)
+    click.echo(f"KIOSK_REGISTRY_PUBLIC_KEY={envelope.public_text(key)}")
+
+
+@registry_cli.command("add-node")
+@click.argument("node_id")
+@click.argument("public_key")
+def add_node_command(node_id: str, public_key: str) -> None:
+    """Register a node by id and Ed25519 public key; print its new secret token."""
+    envelope.node_public_key(public_key)  # refuse a malformed key now, not at first delivery
+    app = create_registry_app()
+    with app.app_context():
+        token = store.add_node(store.get_db(), node_id, public_key)
+    click.echo(f"KIOSK_REGISTRY_TOKEN={token}")
+
+
+@registry_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(file: Path) -> None:
+    """Import a bundle exported with `flask queue export`; refuses a changed bundle whole."""
+    app = create_registry_app()
+    try:
+        carried = json.loads(file.read_text(encoding="utf-8"))
+        node_id = bundle.node_of(carried)
+    except (ValueError, bundle.BundleError) as error:
+        raise click.ClickException(f"not a bundle: {error}") from None
+    with app.app_context():
+        db = store.get_db()
+        node = store.node_by_id(db, node_id)
+        if node is None:
+            raise click.ClickException(f"unknown node {node_id!r}")
+        try:
+            envelopes = bundle.open_bundle(carried, envelope.node_public_key(node.public_key))
+        except bundle.BundleError as error:
+            raise click.ClickException(f"refused: {error}") from None
+        created = repeated = 0
+        for sealed in envelopes:
+            try:
+                receipt = accept(db, node, sealed, via="bundle")
+            except Refused as refused:
+                click.echo(f"refused {sealed.get('submission_id')}: {refused.reason}")
+                continue
+            created += receipt.created
+            repeated += not receipt.created
+    click.echo(f"Imported {created} new applications; {repeated} were already here.")
