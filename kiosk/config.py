@@ -34,6 +34,7 @@ DEFAULTS = {
     "KIOSK_BACKOFF_BASE": "30",
     "KIOSK_BACKOFF_CAP": "1800",
     "KIOSK_LEASE_SECONDS": "120",
+    "KIOSK_SEND_TIMEOUT": "30",
     "KIOSK_KEEP_DAYS": "30",
 }
 
@@ -125,5 +126,6 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "BACKOFF_BASE": _seconds("KIOSK_BACKOFF_BASE", env["KIOSK_BACKOFF_BASE"]),
         "BACKOFF_CAP": _seconds("KIOSK_BACKOFF_CAP", env["KIOSK_BACKOFF_CAP"]),
         "LEASE_SECONDS": _seconds("KIOSK_LEASE_SECONDS", env["KIOSK_LEASE_SECONDS"]),
+        "SEND_TIMEOUT": _seconds("KIOSK_SEND_TIMEOUT", env["KIOSK_SEND_TIMEOUT"]),
         "KEEP_DAYS": _int("KIOSK_KEEP_DAYS", env["KIOSK_KEEP_DAYS"]),
     }

@@ -28,7 +28,19 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=10000")
+    # Deleted drafts are overwritten with zeros, not just marked free: what an
+    # applicant typed must not be readable from the file after they leave.
+    conn.execute("PRAGMA secure_delete=ON")
     return sqlite_utils.Database(conn)
+
+
+def forget_deleted(db: sqlite_utils.Database) -> None:
+    """Copy the WAL into the database and empty it, so old copies of deleted rows go too.
+
+    The write-ahead log keeps earlier versions of pages (a draft as it was typed)
+    until it is reset; truncating it after a draft is deleted leaves nothing behind.
+    """
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def get_db() -> sqlite_utils.Database:

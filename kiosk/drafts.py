@@ -20,7 +20,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlite_utils.db import NotFoundError
 
-from .db import get_db
+from .db import forget_deleted, get_db
 
 
 @dataclass
@@ -86,14 +86,19 @@ def save(draft: Draft, db: sqlite_utils.Database | None = None) -> None:
 
 
 def delete(draft_id: str, db: sqlite_utils.Database | None = None) -> None:
-    (db or get_db()).execute("DELETE FROM drafts WHERE id = ?", [draft_id])
+    """Delete a draft. Inside a transaction, the caller runs `forget_deleted` after it."""
+    db = db or get_db()
+    db.execute("DELETE FROM drafts WHERE id = ?", [draft_id])
+    if not db.conn.in_transaction:
+        forget_deleted(db)
 
 
 def delete_expired(db: sqlite_utils.Database | None = None) -> int:
     """Delete every expired draft; return how many went."""
-    cursor = (db or get_db()).execute(
-        "DELETE FROM drafts WHERE expires_at < ?", [_now().isoformat()]
-    )
+    db = db or get_db()
+    cursor = db.execute("DELETE FROM drafts WHERE expires_at < ?", [_now().isoformat()])
+    if cursor.rowcount and not db.conn.in_transaction:
+        forget_deleted(db)
     return cursor.rowcount
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlite_utils.db import NotFoundError
 
 from . import drafts, envelope, outbox, payload
-from .db import get_db, transaction
+from .db import forget_deleted, get_db, transaction
 from .identifiers import new_reference
 from .node import identity
 
@@ -40,6 +40,7 @@ def submit(draft_id: str, locale: str) -> str | None:
         if get(draft.submission_id) is None:
             _insert(db, draft, locale)
         drafts.delete(draft.id, db)
+    forget_deleted(db)
     return draft.submission_id
 
 
@@ -76,6 +77,22 @@ def _insert(db, draft: drafts.Draft, locale: str) -> None:
         outbox.enqueue(db, draft.submission_id, sealed, payload.sha256(sealed))
         return
     raise RuntimeError("could not find a free reference number")
+
+
+def by_reference(reference: str) -> Submission | None:
+    """The submission with this reference (already normalised), if this node has it."""
+    row = get_db().execute("SELECT id FROM submissions WHERE reference = ?", [reference]).fetchone()
+    return get(row[0]) if row else None
+
+
+def delivery(submission: Submission) -> tuple[str, datetime | None]:
+    """("waiting" | "problem" | "received", when the registry received it)."""
+    status, delivered_at = outbox.delivery_of(get_db(), submission.id)
+    if status == outbox.DELIVERED:
+        return "received", delivered_at
+    if status == outbox.DEAD:
+        return "problem", None
+    return "waiting", None
 
 
 def get(submission_id: str | None) -> Submission | None:

@@ -16,6 +16,7 @@ from wtforms.validators import ValidationError
 
 from .. import competition
 from ..competition import Limit
+from ..identifiers import normalise_reference
 from ..validators import (
     BIN,
     IIN,
@@ -297,3 +298,26 @@ class DeclarationForm(FlaskForm):
             )
         ],
     )
+
+
+class StatusForm(FlaskForm):
+    """Look up an application by reference: a GET form, with nothing secret to protect."""
+
+    class Meta:
+        csrf = False
+
+    reference = StringField(
+        _l("Reference number"),
+        filters=[clean_line],
+        validators=[
+            Required(_l("Enter the reference number")),
+            MaxLength(20),
+        ],
+    )
+
+    def validate_reference(self, field: StringField) -> None:
+        field.normalised = normalise_reference(field.data)
+        if field.normalised is None:
+            raise ValidationError(
+                _l("Check the reference number: it has 9 letters and digits, like 7K3M-9QXT-4")
+            )

@@ -13,17 +13,18 @@ from flask import (
     url_for,
 )
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 
 from .. import competition, drafts, submissions
 from ..competition import Window
 from ..i18n import LANGUAGES, current_language
 from ..validators import normalised
 from . import steps
-from .forms import DeclarationForm
+from .forms import DeclarationForm, StatusForm
 
 bp = Blueprint("journey", __name__)
 
-OPEN_ENDPOINTS = {"journey.start", "journey.confirmation", "journey.receipt"}
+OPEN_ENDPOINTS = {"journey.start", "journey.confirmation", "journey.receipt", "journey.status"}
 
 
 @bp.before_request
@@ -150,7 +151,27 @@ def _in_language_of(submission: submissions.Submission, template: str, **context
 
 @bp.get("/apply/confirmation")
 def confirmation():
-    return _in_language_of(_submission_or_404(), "journey/confirmation.html")
+    submission = _submission_or_404()
+    state, received = submissions.delivery(submission)
+    return _in_language_of(submission, "journey/confirmation.html", state=state, received=received)
+
+
+@bp.get("/status")
+def status():
+    """Where an application is, by its reference number: waiting, or received on a date."""
+    form = StatusForm(request.args)
+    if "reference" not in request.args or not form.validate():
+        return render_template("journey/status.html", form=form)
+    submission = submissions.by_reference(form.reference.normalised)
+    if submission is None:
+        form.reference.errors.append(
+            _l("No application with this reference number was sent from here")
+        )
+        return render_template("journey/status.html", form=form), 404
+    state, received = submissions.delivery(submission)
+    return render_template(
+        "journey/status.html", form=form, submission=submission, state=state, received=received
+    )
 
 
 @bp.get("/apply/receipt")

@@ -122,7 +122,12 @@ class Forwarder:
         item = outbox.claim(db, self.lease)
         if item is None:
             return None
-        result = deliver(self.config["REGISTRY_URL"], self.config["REGISTRY_TOKEN"], item)
+        result = deliver(
+            self.config["REGISTRY_URL"],
+            self.config["REGISTRY_TOKEN"],
+            item,
+            timeout=self.config["SEND_TIMEOUT"],
+        )
         if result.outcome is Outcome.DELIVERED:
             outbox.delivered(db, item.submission_id, result.receipt)
         elif result.outcome is Outcome.DEAD:
