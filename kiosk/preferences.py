@@ -16,8 +16,8 @@ from wtforms.fields.choices import SelectChoice
 
 from .validators import Choice, Required
 
-THEMES = {"standard": _l("Standard"), "high-contrast": _l("High contrast")}
-TEXT_SIZES = {"standard": _l("Standard"), "large": _l("Larger text")}
+THEMES = {"standard": _l("Normal"), "high-contrast": _l("High contrast")}
+TEXT_SIZES = {"standard": _l("Normal"), "large": _l("Larger text")}
 
 bp = Blueprint("preferences", __name__)
 

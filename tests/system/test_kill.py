@@ -1,0 +1,99 @@
+"""Kill the forwarder with SIGKILL at random moments during a 1,000-item drain.
+
+The registry must end with exactly those 1,000 applications: none lost, none twice.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from kiosk.db import connect
+from kiosk.registry import store as registry_store
+from tests.forwarding import make_node, make_registry, queue_applications, registry_rows
+from tests.system.server import ROOT, free_port
+
+ITEMS = 1000
+MAX_SECONDS = 240
+
+
+def _start(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def test_sigkill_during_a_drain_loses_nothing_and_duplicates_nothing(tmp_path):
+    registry_port = free_port()
+    registry_app = make_registry(tmp_path / "registry")
+    registry_env = {
+        **os.environ,
+        "REGISTRY_INSTANCE": str(tmp_path / "registry"),
+        "REGISTRY_PORT": str(registry_port),
+    }
+    registry = _start([sys.executable, "run.py", "registry"], registry_env)
+    registry_url = f"http://127.0.0.1:{registry_port}"
+    try:
+        _wait_for(registry_url + "/healthz")
+        node = make_node(tmp_path / "node", registry_app, registry_url)
+        ids = set(queue_applications(node, ITEMS))
+        node_env = {
+            **os.environ,
+            "KIOSK_INSTANCE": str(tmp_path / "node"),
+            "KIOSK_NODE_ID": "node-test",
+            "KIOSK_REGISTRY_URL": registry_url,
+            "KIOSK_REGISTRY_TOKEN": node.config["REGISTRY_TOKEN"],
+            "KIOSK_REGISTRY_PUBLIC_KEY": node.config["REGISTRY_PUBLIC_KEY"],
+            "KIOSK_BACKOFF_BASE": "0.05",
+            "KIOSK_BACKOFF_CAP": "0.2",
+            "KIOSK_SEND_TIMEOUT": "5",
+        }
+        command = [sys.executable, "-m", "flask", "--app", "kiosk", "queue", "work"]
+        db = connect(tmp_path / "node" / "kiosk.sqlite3")
+        kills, deadline, progress = 0, time.monotonic() + MAX_SECONDS, []
+        rng = random.Random(20261126)
+        while time.monotonic() < deadline:
+            worker = _start(command, node_env)
+            time.sleep(rng.uniform(0.3, 1.5))  # start-up included: kills land anywhere
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+            kills += 1
+            delivered = db["outbox"].count_where("status = 'delivered'")
+            progress.append(delivered)
+            if delivered == ITEMS:
+                break
+        else:
+            raise AssertionError(f"not drained in {MAX_SECONDS} s after {kills} kills")
+        mid_way = [n for n in progress if 0 < n < ITEMS]
+        assert len(mid_way) >= 3, f"too few kills in the middle of the drain: {progress}"
+        print(f"\n{kills} kills; delivered after each: {progress}")
+        rows = registry_rows(registry_app)
+        assert len(rows) == ITEMS
+        assert {row["submission_id"] for row in rows} == ids
+        with registry_app.app_context():
+            unique = (
+                registry_store.get_db()
+                .execute("SELECT COUNT(DISTINCT submission_id) FROM applications")
+                .fetchone()[0]
+            )
+        assert unique == ITEMS
+        db.close()
+    finally:
+        registry.send_signal(signal.SIGKILL)
+        registry.wait(10)
