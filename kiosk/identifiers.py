@@ -114,7 +114,7 @@ def _luhn_mod_32(payload: str) -> str:
 
 
 def new_reference() -> str:
-    """A fresh random reference like 7K3M-9QXT-4 (8 characters, then a check character)."""
+    """A fresh random reference like 7K3M-9QXT-W (8 characters, then a check character)."""
     body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_CHARS))
     return f"{body[:4]}-{body[4:]}-{_luhn_mod_32(body)}"
 

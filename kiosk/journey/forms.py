@@ -319,5 +319,8 @@ class StatusForm(FlaskForm):
         field.normalised = normalise_reference(field.data)
         if field.normalised is None:
             raise ValidationError(
-                _l("Check the reference number: it has 9 letters and digits, like 7K3M-9QXT-4")
+                _l(
+                    "Check the reference number: it has 9 characters "
+                    "(letters and digits), like 7K3M-9QXT-W"
+                )
             )

@@ -165,7 +165,7 @@ def status():
     submission = submissions.by_reference(form.reference.normalised)
     if submission is None:
         form.reference.errors.append(
-            _l("No application with this reference number was sent from here")
+            _l("No application with this reference number was sent from this kiosk or website")
         )
         return render_template("journey/status.html", form=form), 404
     state, received = submissions.delivery(submission)

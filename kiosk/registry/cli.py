@@ -40,7 +40,10 @@ def keygen_command(force: bool) -> None:
 @click.argument("public_key")
 def add_node_command(node_id: str, public_key: str) -> None:
     """Register a node by id and Ed25519 public key; print its new secret token."""
-    envelope.node_public_key(public_key)  # refuse a malformed key now, not at first delivery
+    try:
+        envelope.node_public_key(public_key)  # refuse a malformed key now, not at first delivery
+    except (ValueError, envelope.EnvelopeError):
+        raise click.ClickException("PUBLIC_KEY is not a base64 Ed25519 public key") from None
     app = create_registry_app()
     with app.app_context():
         token = store.add_node(store.get_db(), node_id, public_key)

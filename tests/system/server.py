@@ -67,6 +67,25 @@ class Server:
             self.process.wait(10)
 
 
+def start_process(args: list[str], env: dict) -> subprocess.Popen:
+    """Start a process from the checkout, its output discarded."""
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def wait_for(url: str) -> None:
+    """Wait until `url` answers (a server has started)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None

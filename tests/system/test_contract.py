@@ -45,7 +45,7 @@ def test_the_payload_schema_refuses_what_the_registry_must_refuse():
     good = {
         "schema": payload.SCHEMA,
         "submission_id": "6a1f3c1e-8c7e-4d0b-9a51-3c2f6f0b7d11",
-        "reference": "7K3M-9QXT-4",
+        "reference": "7K3M-9QXT-W",
         "submitted_at": "2027-03-01T09:15:02+00:00",
         "locale": "kk",
         "applicant": {"type": "individual", "full_name": "Әлия", "iin": "880215300125"},

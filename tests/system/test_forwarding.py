@@ -306,7 +306,7 @@ def test_status_page_says_waiting_then_received(node, db):
     assert "Waiting to be sent" in client.get(f"/status?reference={reference}").text
     drain(node, db)
     page = client.get(f"/status?reference={reference.lower()}").text
-    assert "Received by the registry on" in page
+    assert "Received by the central registry on" in page
 
 
 def test_queue_status_reports_counts_age_and_last_delivery(node, db):

@@ -8,35 +8,16 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
-import urllib.request
 
 from kiosk.db import connect
 from kiosk.registry import store as registry_store
 from tests.forwarding import make_node, make_registry, queue_applications, registry_rows
-from tests.system.server import ROOT, free_port
+from tests.system.server import free_port, start_process, wait_for
 
 ITEMS = 1000
 MAX_SECONDS = 240
-
-
-def _start(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
-def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def test_sigkill_during_a_drain_loses_nothing_and_duplicates_nothing(tmp_path):
@@ -47,10 +28,10 @@ def test_sigkill_during_a_drain_loses_nothing_and_duplicates_nothing(tmp_path):
         "REGISTRY_INSTANCE": str(tmp_path / "registry"),
         "REGISTRY_PORT": str(registry_port),
     }
-    registry = _start([sys.executable, "run.py", "registry"], registry_env)
+    registry = start_process([sys.executable, "run.py", "registry"], registry_env)
     registry_url = f"http://127.0.0.1:{registry_port}"
     try:
-        _wait_for(registry_url + "/healthz")
+        wait_for(registry_url + "/healthz")
         node = make_node(tmp_path / "node", registry_app, registry_url)
         ids = set(queue_applications(node, ITEMS))
         node_env = {
@@ -69,7 +50,7 @@ def test_sigkill_during_a_drain_loses_nothing_and_duplicates_nothing(tmp_path):
         kills, deadline, progress = 0, time.monotonic() + MAX_SECONDS, []
         rng = random.Random(20261126)
         while time.monotonic() < deadline:
-            worker = _start(command, node_env)
+            worker = start_process(command, node_env)
             time.sleep(rng.uniform(0.3, 1.5))  # start-up included: kills land anywhere
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
