@@ -36,7 +36,7 @@ $(CHROMIUM):
 
 # Extract texts from code and templates, merge them into the kk/ru/en catalogs, compile.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k plural:1,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k plural:1,2 -k gettext_in:2 --no-location --sort-output \
 		--omit-header -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
 		--ignore-obsolete

@@ -36,6 +36,13 @@ DEFAULTS = {
     "KIOSK_LEASE_SECONDS": "120",
     "KIOSK_SEND_TIMEOUT": "30",
     "KIOSK_KEEP_DAYS": "30",
+    "KIOSK_MODE": "off",  # on: a public touch-screen kiosk in a social service centre
+    "KIOSK_ID": "",
+    "KIOSK_CENTRE": "",
+    "KIOSK_REGION": "",  # ISO 3166-2:KZ code preselected on the region question
+    "KIOSK_IDLE_SECONDS": "120",
+    "KIOSK_GRACE_SECONDS": "60",
+    "KIOSK_PUBLIC_URL": "",  # where applicants check their status from home (QR code)
 }
 
 
@@ -61,6 +68,17 @@ def _seconds(name: str, value: str) -> float:
     if number <= 0:
         raise ConfigError(f"{name} must be more than 0 seconds")
     return number
+
+
+def _region(name: str, value: str) -> str:
+    """An ISO 3166-2:KZ code from regions.csv, or empty."""
+    if not value:
+        return ""
+    from .competition import regions
+
+    if value not in regions():
+        raise ConfigError(f"{name} must be a region code such as KZ-75, not {value!r}")
+    return value
 
 
 def _switch(name: str, value: str) -> bool:
@@ -128,4 +146,11 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "LEASE_SECONDS": _seconds("KIOSK_LEASE_SECONDS", env["KIOSK_LEASE_SECONDS"]),
         "SEND_TIMEOUT": _seconds("KIOSK_SEND_TIMEOUT", env["KIOSK_SEND_TIMEOUT"]),
         "KEEP_DAYS": _int("KIOSK_KEEP_DAYS", env["KIOSK_KEEP_DAYS"]),
+        "KIOSK_MODE": _switch("KIOSK_MODE", env["KIOSK_MODE"]),
+        "KIOSK_ID": env["KIOSK_ID"],
+        "KIOSK_CENTRE": env["KIOSK_CENTRE"],
+        "KIOSK_REGION": _region("KIOSK_REGION", env["KIOSK_REGION"]),
+        "IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", env["KIOSK_IDLE_SECONDS"], minimum=10),
+        "GRACE_SECONDS": _int("KIOSK_GRACE_SECONDS", env["KIOSK_GRACE_SECONDS"], minimum=10),
+        "PUBLIC_URL": env["KIOSK_PUBLIC_URL"].rstrip("/"),
     }

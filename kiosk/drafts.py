@@ -34,8 +34,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def lifetime() -> timedelta:
+    """How long an untouched draft lives: hours on the web, minutes on a public kiosk.
+
+    On a kiosk the server forgets an abandoned application on its own clock, idle time
+    plus the warning's grace time, even when no script runs in the browser.
+    """
+    config = current_app.config
+    if config["KIOSK_MODE"]:
+        return timedelta(seconds=config["IDLE_SECONDS"] + config["GRACE_SECONDS"])
+    return timedelta(hours=config["DRAFT_HOURS"])
+
+
 def _expiry() -> str:
-    return (_now() + timedelta(hours=current_app.config["DRAFT_HOURS"])).isoformat()
+    return (_now() + lifetime()).isoformat()
 
 
 def create(db: sqlite_utils.Database | None = None) -> Draft:
@@ -43,12 +55,14 @@ def create(db: sqlite_utils.Database | None = None) -> Draft:
     db = db or get_db()
     delete_expired(db)
     draft = Draft(id=secrets.token_urlsafe(24), submission_id=str(uuid.uuid4()))
+    if current_app.config["KIOSK_REGION"]:  # a kiosk suggests its own region
+        draft.answers["region"] = current_app.config["KIOSK_REGION"]
     now = _now().isoformat()
     db["drafts"].insert(
         {
             "id": draft.id,
             "submission_id": draft.submission_id,
-            "answers": "{}",
+            "answers": json.dumps(draft.answers),
             "created_at": now,
             "updated_at": now,
             "expires_at": _expiry(),
@@ -70,6 +84,11 @@ def load(draft_id: str | None, db: sqlite_utils.Database | None = None) -> Draft
         delete(draft_id, db)
         return None
     return Draft(row["id"], row["submission_id"], json.loads(row["answers"]))
+
+
+def touch(draft_id: str, db: sqlite_utils.Database | None = None) -> None:
+    """Push a draft's expiry forward: the person is still there."""
+    (db or get_db()).execute("UPDATE drafts SET expires_at = ? WHERE id = ?", [_expiry(), draft_id])
 
 
 def save(draft: Draft, db: sqlite_utils.Database | None = None) -> None:

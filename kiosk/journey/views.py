@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from .. import competition, drafts, submissions
+from .. import competition, drafts, qr, submissions
 from ..competition import Window
 from ..i18n import LANGUAGES, current_language
 from ..validators import normalised
@@ -176,4 +176,7 @@ def status():
 
 @bp.get("/apply/receipt")
 def receipt():
-    return _in_language_of(_submission_or_404(), "journey/receipt.html")
+    submission = _submission_or_404()
+    base = current_app.config["PUBLIC_URL"] or request.url_root.rstrip("/")
+    status_url = base + url_for("journey.status", reference=submission.reference)
+    return _in_language_of(submission, "journey/receipt.html", status_url=status_url, qr=qr.svg)
