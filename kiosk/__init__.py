@@ -34,7 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     # A form token lives as long as the draft it protects: slow typists never lose a page.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["DRAFT_HOURS"] * 3600)
 
-    from . import db, drafts, i18n, kiosk_mode, node, preferences, security
+    from . import db, drafts, i18n, kiosk_mode, node, preferences, security, speech
 
     db.init_app(app)
     node.init_app(app)
@@ -54,5 +54,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(views.bp)
     preferences.init_app(app)
     kiosk_mode.init_app(app)
+
+    from . import staff
+
+    staff.init_app(app)
+    speech.init_app(app)
     app.register_blueprint(health.bp)
     return app

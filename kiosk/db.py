@@ -88,6 +88,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["drafts"].create_index(["expires_at"], if_not_exists=True)
+    if "worker_id" not in db["drafts"].columns_dict:  # added for assisted applications
+        db["drafts"].add_column("worker_id", int)
     db["submissions"].create(
         {
             "id": str,
@@ -103,6 +105,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["submissions"].create_index(["reference"], unique=True, if_not_exists=True)
+    for column in ("worker_id", "applicant_masked"):  # assisted applications
+        if column not in db["submissions"].columns_dict:
+            db["submissions"].add_column(column, int if column == "worker_id" else str)
     db["outbox"].create(
         {
             "submission_id": str,
@@ -126,6 +131,11 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["node_state"].create(
         {"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True
     )
+    from . import audit
+    from .staff import accounts
+
+    accounts.create_schema(db)
+    audit.create_schema(db)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 

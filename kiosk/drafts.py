@@ -28,6 +28,7 @@ class Draft:
     id: str
     submission_id: str
     answers: dict = field(default_factory=dict)
+    worker_id: int | None = None  # the social worker filling it in with the applicant
 
 
 def _now() -> datetime:
@@ -50,11 +51,13 @@ def _expiry() -> str:
     return (_now() + lifetime()).isoformat()
 
 
-def create(db: sqlite_utils.Database | None = None) -> Draft:
+def create(db: sqlite_utils.Database | None = None, worker_id: int | None = None) -> Draft:
     """Start an empty draft with a secret id and the UUID its submission will carry."""
     db = db or get_db()
     delete_expired(db)
-    draft = Draft(id=secrets.token_urlsafe(24), submission_id=str(uuid.uuid4()))
+    draft = Draft(
+        id=secrets.token_urlsafe(24), submission_id=str(uuid.uuid4()), worker_id=worker_id
+    )
     if current_app.config["KIOSK_REGION"]:  # a kiosk suggests its own region
         draft.answers["region"] = current_app.config["KIOSK_REGION"]
     now = _now().isoformat()
@@ -63,6 +66,7 @@ def create(db: sqlite_utils.Database | None = None) -> Draft:
             "id": draft.id,
             "submission_id": draft.submission_id,
             "answers": json.dumps(draft.answers),
+            "worker_id": worker_id,
             "created_at": now,
             "updated_at": now,
             "expires_at": _expiry(),
@@ -83,7 +87,17 @@ def load(draft_id: str | None, db: sqlite_utils.Database | None = None) -> Draft
     if row["expires_at"] < _now().isoformat():
         delete(draft_id, db)
         return None
-    return Draft(row["id"], row["submission_id"], json.loads(row["answers"]))
+    return Draft(row["id"], row["submission_id"], json.loads(row["answers"]), row["worker_id"])
+
+
+def by_worker(worker_id: int, db: sqlite_utils.Database | None = None) -> list[Draft]:
+    """The unexpired drafts a social worker started, newest first."""
+    rows = (db or get_db()).execute(
+        "SELECT id, submission_id, answers, worker_id FROM drafts"
+        " WHERE worker_id = ? AND expires_at >= ? ORDER BY updated_at DESC",
+        [worker_id, _now().isoformat()],
+    )
+    return [Draft(row[0], row[1], json.loads(row[2]), row[3]) for row in rows]
 
 
 def touch(draft_id: str, db: sqlite_utils.Database | None = None) -> None:

@@ -6,6 +6,8 @@ default when the browser asks for none of our three languages.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask, request, session, url_for
 from flask_babel import (
     Babel,
@@ -117,4 +119,5 @@ def init_app(app: Flask) -> None:
         format_moment=format_moment,
         format_number=format_number,
         gettext_in=gettext_in,
+        parse_moment=datetime.fromisoformat,
     )

@@ -20,7 +20,13 @@ SCHEMA = "kz.social-projects.application/1"
 
 
 def build(
-    answers: dict, *, submission_id: str, reference: str, submitted_at: str, locale: str
+    answers: dict,
+    *,
+    submission_id: str,
+    reference: str,
+    submitted_at: str,
+    locale: str,
+    assisted: dict | None = None,
 ) -> dict:
     """The JSON-ready payload for one application."""
     shown = {name for step in steps.visible(answers) for name in step.fields()}
@@ -58,6 +64,7 @@ def build(
             "people_helped_total": int(given["helped_total"]),
             "funding_source": given["funding_source"],
         },
+        "assisted": assisted,
     }
 
 

@@ -20,6 +20,22 @@ from .identifiers import new_reference
 from .node import identity
 
 
+@dataclass(frozen=True)
+class Assisted:
+    """A social worker filled the application in with the applicant."""
+
+    worker_id: int
+    centre: str
+    consent_method: str
+
+    def as_payload(self) -> dict:
+        return {
+            "worker_id": self.worker_id,
+            "centre": self.centre,
+            "consent_method": self.consent_method,
+        }
+
+
 @dataclass
 class Submission:
     id: str
@@ -30,7 +46,7 @@ class Submission:
     submitted_at: datetime
 
 
-def submit(draft_id: str, locale: str) -> str | None:
+def submit(draft_id: str, locale: str, assisted: Assisted | None = None) -> str | None:
     """Submit the draft; return the submission id, or None if the draft is gone."""
     db = get_db()
     with transaction(db):
@@ -38,13 +54,19 @@ def submit(draft_id: str, locale: str) -> str | None:
         if draft is None:
             return None
         if get(draft.submission_id) is None:
-            _insert(db, draft, locale)
+            _insert(db, draft, locale, assisted)
         drafts.delete(draft.id, db)
     forget_deleted(db)
     return draft.submission_id
 
 
-def _insert(db, draft: drafts.Draft, locale: str) -> None:
+def _masked_applicant(answers: dict) -> str:
+    """The applicant's name with all but each word's first letter hidden, for staff lists."""
+    name = answers.get("full_name") or answers.get("organisation_name") or ""
+    return " ".join(word[0] + "***" for word in name.split()) or "***"
+
+
+def _insert(db, draft: drafts.Draft, locale: str, assisted: Assisted | None) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for _attempt in range(10):
         reference = new_reference()
@@ -55,6 +77,7 @@ def _insert(db, draft: drafts.Draft, locale: str) -> None:
                 reference=reference,
                 submitted_at=now,
                 locale=locale,
+                assisted=assisted.as_payload() if assisted else None,
             )
         )
         # Sealed in memory: the plaintext payload never reaches the disk.
@@ -70,6 +93,8 @@ def _insert(db, draft: drafts.Draft, locale: str) -> None:
                         "applicant_type": draft.answers["applicant_type"],
                         "submitted_at": now,
                         "payload_sha256": payload.sha256(body),
+                        "worker_id": assisted.worker_id if assisted else None,
+                        "applicant_masked": _masked_applicant(draft.answers) if assisted else None,
                     }
                 )
         except sqlite3.IntegrityError:

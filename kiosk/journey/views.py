@@ -15,9 +15,11 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from .. import competition, drafts, qr, submissions
+from .. import audit, competition, drafts, qr, submissions
 from ..competition import Window
 from ..i18n import LANGUAGES, current_language
+from ..staff import auth as staff_auth
+from ..staff.forms import AssistedDeclarationForm
 from ..validators import normalised
 from . import steps
 from .forms import DeclarationForm, StatusForm
@@ -128,10 +130,23 @@ def declaration():
         return redirect(url_for("journey.start"))
     if steps.first_incomplete(draft.answers):
         return redirect(url_for("journey.check"))
-    form = DeclarationForm()
+    worker = None
+    if draft.worker_id is not None:  # an assisted application: only its worker may send it
+        worker = staff_auth.current()
+        if worker is None or worker.id != draft.worker_id:
+            return redirect(url_for("staff.login", next=request.path))
+    form = AssistedDeclarationForm() if worker else DeclarationForm()
     if form.validate_on_submit():
-        submissions.submit(draft.id, current_language())
+        assisted = None
+        if worker:
+            assisted = submissions.Assisted(worker.id, worker.centre, form.consent_method.data)
+        submitted = submissions.submit(draft.id, current_language(), assisted)
         session.pop("draft", None)
+        if submitted:
+            record = submissions.get(submitted)
+            audit.record(
+                "submit", staff_id=worker.id if worker else None, reference=record.reference
+            )
         return redirect(url_for("journey.confirmation"), 303)
     return render_template("journey/declaration.html", form=form, back=url_for("journey.check"))
 

@@ -28,7 +28,7 @@ class Page(HTMLParser):
         self.elements.append((tag, attributes))
         if "id" in attributes:
             self.ids.add(attributes["id"])
-        self._in_title = tag == "title"
+        self._in_title = tag == "title" and not self.title  # the page's, not an SVG's
 
     def handle_endtag(self, tag):
         self._in_title = False
