@@ -6,13 +6,14 @@ PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bi
 VENV ?= .venv
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
+ESPEAK := /usr/bin/espeak-ng
 
-.PHONY: run test venv dev translations compile lint format bench clean
+.PHONY: run test venv dev translations compile assets lint format bench clean
 
-run: $(VENV)/.installed compile
+run: $(VENV)/.installed compile assets
 	$(BIN)/python run.py
 
-test: $(VENV)/.dev-installed compile $(CHROMIUM)
+test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK)
 	$(BIN)/python -m pytest
 
 $(VENV)/bin/python:
@@ -34,17 +35,26 @@ $(CHROMIUM):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
 
+# Debian's espeak-ng (kk, ru and en voices): the read-aloud audio, and its tests.
+$(ESPEAK):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng
+
 # Extract texts from code and templates, merge them into the kk/ru/en catalogs, compile.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k plural:1,2 -k gettext_in:2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k plural:1,2 -k gettext_in:2 --no-location --sort-output -w 100 \
 		--omit-header -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching \
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching -w 100 \
 		--ignore-obsolete
 	$(BIN)/python scripts/sync_en_catalog.py
 	$(MAKE) compile
 
 compile: $(VENV)/.installed
 	$(BIN)/pybabel compile -d translations --statistics
+
+# Minified CSS and JS in static/min/ (served when present; see scripts/build_assets.py).
+assets: $(VENV)/.installed
+	$(BIN)/python scripts/build_assets.py
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .

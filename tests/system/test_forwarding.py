@@ -81,6 +81,7 @@ def test_delivers_every_item_once_and_keeps_only_id_hash_time_and_receipt(node, 
 
 def test_registry_down_then_up_delivers_all_exactly_once(tmp_path, registry):
     node = make_node(tmp_path / "node", registry[0], "http://127.0.0.1:9")  # nothing listens
+    node.config.update(BACKOFF_BASE=30, BACKOFF_CAP=60)  # no retry falls due during the test
     ids = queue_applications(node, 3)
     db = connect(node.config["DATABASE"])
     forwarder = Forwarder(node)
@@ -89,7 +90,9 @@ def test_registry_down_then_up_delivers_all_exactly_once(tmp_path, registry):
     assert states(db) == {"waiting": 3}
     errors = [row[0] for row in db.execute("SELECT last_error FROM outbox")]
     assert all(e.startswith("network: ") for e in errors)
-    node.config["REGISTRY_URL"] = registry[1]  # the network comes back
+    node.config["REGISTRY_URL"] = registry[1]  # the network comes back...
+    db.execute("UPDATE outbox SET next_attempt_at = created_at")  # ...when the retries fall due
+    node.config.update(BACKOFF_BASE=0.01, BACKOFF_CAP=0.05)
     drain(node, db)
     assert states(db) == {"delivered": 3}
     assert sorted(r["submission_id"] for r in registry_rows(registry[0])) == sorted(ids)
