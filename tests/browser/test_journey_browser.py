@@ -1,13 +1,11 @@
-"""The journey in a real browser: with JavaScript off, and checked by axe-core."""
+"""The journey in a real browser with JavaScript off (axe-core: test_accessibility.py)."""
 
 from __future__ import annotations
 
-import pytest
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import axe_violations, describe
 from tests.helpers import answers_for
 
 
@@ -74,41 +72,3 @@ def test_error_summary_takes_focus_without_javascript(live_server, browser_witho
     assert driver.title.startswith("Error: ")
     focused = driver.switch_to.active_element
     assert "error-summary" in focused.get_attribute("class")
-
-
-@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/",
-        "/apply/applicant-type",
-        "/apply/region",
-        "/apply/contact",
-        "/apply/target-groups",
-        "/apply/problem",
-        "/apply/start-date",
-        "/missing-page",
-    ],
-)
-def test_pages_have_no_axe_violations(live_server, browser, path, lang):
-    browser.delete_all_cookies()
-    browser.get(f"{live_server}{path}?lang={lang}")
-    violations = axe_violations(browser)
-    assert not violations, describe(violations)
-
-
-@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
-@pytest.mark.parametrize(
-    "slug", ["applicant-type", "contact", "target-groups", "problem", "start-date", "people"]
-)
-def test_error_states_have_no_axe_violations(live_server, browser, slug, lang):
-    browser.delete_all_cookies()
-    browser.get(f"{live_server}/apply/applicant-type?lang={lang}")
-    if slug != "applicant-type":  # answered, so that the organisation's questions show
-        _fill(browser, {"applicant_type": "ngo"})
-        _continue(browser)
-        browser.get(f"{live_server}/apply/{slug}")
-    _continue(browser)
-    assert browser.find_elements(By.CSS_SELECTOR, ".error-summary")
-    violations = axe_violations(browser)
-    assert not violations, describe(violations)
