@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .. import bundle, outbox
+from .. import audit, bundle, outbox
 from ..db import get_db
 from ..node import identity
 from .forwarder import Forwarder
@@ -64,6 +64,7 @@ def retry_command() -> None:
     db = get_db()
     revived = outbox.revive_dead(db)
     outbox.resume(db)
+    audit.record("queue_retry", detail=f"revived {revived} from the command line")
     click.echo(f"Revived {revived} dead items; the queue is not paused.")
 
 
@@ -82,4 +83,5 @@ def export_command(folder: Path) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"bundle-{node.node_id}-{stamp}.json"
     path.write_text(json.dumps(made), encoding="utf-8")
+    audit.record("queue_export", detail=f"{len(rows)} envelopes to {path.name}")
     click.echo(f"Wrote {len(rows)} envelopes to {path}")

@@ -268,6 +268,7 @@ def test_bundle_roundtrip_and_tamper_detection(node, db, registry, tmp_path):
     runner = node.test_cli_runner()
     usb = tmp_path / "usb"
     assert "Wrote 3 envelopes" in runner.invoke(args=["queue", "export", str(usb)]).output
+    assert [row["event"] for row in db["audit"].rows] == ["queue_export"]
     [file] = list(usb.iterdir())
     env = {"REGISTRY_INSTANCE": str(Path(registry[0].config["INSTANCE"]))}
 
