@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from waitress.server import create_server
 
 from kiosk import create_app, drafts, envelope, submissions
+from kiosk.db import get_db
 from kiosk.registry import create_registry_app
 from kiosk.registry import store as registry_store
 from tests.helpers import answers_for
@@ -62,7 +63,7 @@ def make_node(folder: Path, registry_app, url: str, **config):
     )
     public = envelope.public_text(envelope.node_signing_key(folder / "node_key"))
     with registry_app.app_context():
-        token = registry_store.add_node(registry_store.get_db(), "node-test", public)
+        token = registry_store.add_node(get_db(), "node-test", public)
     node.config["REGISTRY_TOKEN"] = token
     return node
 
@@ -89,7 +90,7 @@ def queue_applications(node_app, count: int) -> list[str]:
 
 def registry_rows(registry_app) -> list[dict]:
     with registry_app.app_context():
-        return list(registry_store.get_db()["applications"].rows)
+        return list(get_db()["applications"].rows)
 
 
 class ScriptedProxy:

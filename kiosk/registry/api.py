@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from ..db import get_db
 from . import store
 from .intake import Refused, accept
 
@@ -19,7 +20,7 @@ def applications():
     authorization = request.headers.get("Authorization", "")
     if not authorization.startswith("Bearer "):
         return _problem(401, "missing bearer token")
-    db = store.get_db()
+    db = get_db()
     node = store.node_for_token(db, authorization.removeprefix("Bearer ").strip())
     if node is None:
         return _problem(401, "unknown token")
@@ -38,7 +39,7 @@ def applications():
 
 @bp.get("/healthz")
 def healthz():
-    count = store.get_db()["applications"].count
+    count = get_db()["applications"].count
     return jsonify(status="ok", applications=count)
 
 

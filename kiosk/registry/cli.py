@@ -13,6 +13,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .. import bundle, envelope
+from ..db import get_db
 from . import create_registry_app, store
 from .intake import Refused, accept
 
@@ -46,7 +47,7 @@ def add_node_command(node_id: str, public_key: str) -> None:
         raise click.ClickException("PUBLIC_KEY is not a base64 Ed25519 public key") from None
     app = create_registry_app()
     with app.app_context():
-        token = store.add_node(store.get_db(), node_id, public_key)
+        token = store.add_node(get_db(), node_id, public_key)
     click.echo(f"KIOSK_REGISTRY_TOKEN={token}")
 
 
@@ -61,7 +62,7 @@ def import_command(file: Path) -> None:
     except (ValueError, bundle.BundleError) as error:
         raise click.ClickException(f"not a bundle: {error}") from None
     with app.app_context():
-        db = store.get_db()
+        db = get_db()
         node = store.node_by_id(db, node_id)
         if node is None:
             raise click.ClickException(f"unknown node {node_id!r}")

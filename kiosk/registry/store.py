@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlite_utils
-from flask import Flask, current_app, g
+from flask import Flask
 
-from ..db import connect
+from ..db import close_db, connect
 
 
 @dataclass
@@ -48,18 +48,6 @@ class Receipt:
 
 class Conflict(Exception):
     """The same submission id arrived before with a different payload."""
-
-
-def get_db() -> sqlite_utils.Database:
-    if "registry_db" not in g:
-        g.registry_db = connect(current_app.config["DATABASE"])
-    return g.registry_db
-
-
-def close_db(_error: BaseException | None = None) -> None:
-    db = g.pop("registry_db", None)
-    if db is not None:
-        db.close()
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -36,23 +36,26 @@ def _find(username: str) -> accounts.Staff:
     return staff
 
 
+def _switch(username: str, disabled: bool) -> None:
+    staff = _find(username)
+    accounts.set_disabled(staff.id, disabled)
+    action = "disable" if disabled else "enable"
+    audit.record(f"staff_{action}", detail=f"for {staff.id} from the command line")
+    click.echo(f"{action.capitalize()}d {staff.username}.")
+
+
 @staff_cli.command("disable")
 @click.argument("username")
 def disable_command(username: str) -> None:
     """Disable an account: it can no longer sign in, and its sessions end."""
-    staff = _find(username)
-    accounts.set_disabled(staff.id, True)
-    audit.record("staff_disable", detail=f"for {staff.id} from the command line")
-    click.echo(f"Disabled {staff.username}.")
+    _switch(username, disabled=True)
 
 
 @staff_cli.command("enable")
 @click.argument("username")
 def enable_command(username: str) -> None:
-    staff = _find(username)
-    accounts.set_disabled(staff.id, False)
-    audit.record("staff_enable", detail=f"for {staff.id} from the command line")
-    click.echo(f"Enabled {staff.username}.")
+    """Let a disabled account sign in again."""
+    _switch(username, disabled=False)
 
 
 @staff_cli.command("reset-password")

@@ -9,20 +9,14 @@ with real Tab, arrow and Enter keys.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-import threading
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
-from waitress.server import create_server
 
-from kiosk import create_app
-from tests.browser.conftest import axe_problems, press_main_button, set_answers
+from tests.browser.conftest import axe_problems, press_main_button, serve_app, set_answers
 
 KAZAKH = set("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя")
 RUSSIAN = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
@@ -32,22 +26,9 @@ DIGITS = set("0123456789")
 
 @pytest.fixture(scope="module")
 def kiosk_server():
-    """The app in kiosk mode, served by waitress on 127.0.0.1 in a background thread."""
-    instance = Path(tempfile.mkdtemp(prefix="kiosk-keyboard-"))
-    app = create_app(
-        {
-            "INSTANCE": instance,
-            "DATABASE": str(instance / "kiosk.sqlite3"),
-            "SECRET_KEY": "keyboard",
-            "KIOSK_MODE": True,
-        }
-    )
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    shutil.rmtree(instance, ignore_errors=True)
+    """The app in kiosk mode on 127.0.0.1: its base URL."""
+    with serve_app(SECRET_KEY="keyboard", KIOSK_MODE=True) as (_app, url):
+        yield url
 
 
 @pytest.fixture

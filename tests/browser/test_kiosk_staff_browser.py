@@ -3,63 +3,41 @@ and axe-core on the staff pages in all three languages."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from waitress.server import create_server
 
-from kiosk import create_app
 from kiosk.db import connect
 from kiosk.staff import accounts
-from tests.browser.conftest import axe_problems, press_main_button, set_answers
+from tests.browser.conftest import axe_problems, press_main_button, serve_app, set_answers
 from tests.helpers import answers_for
 
 LANGUAGES = ("kk", "ru", "en")
 PASSWORD = "correct horse battery"
 
 
-def _serve(config: dict):
-    instance = Path(tempfile.mkdtemp(prefix="kiosk-extra-"))
-    app = create_app({"INSTANCE": instance, "DATABASE": str(instance / "k.sqlite3"), **config})
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    return app, f"http://127.0.0.1:{server.effective_port}", server, instance
-
-
 @pytest.fixture(scope="module")
 def quick_kiosk():
     """A kiosk whose idle warning comes after 2 s and gives 3 s to answer."""
-    app, url, server, instance = _serve(
-        {"SECRET_KEY": "q", "KIOSK_MODE": True, "IDLE_SECONDS": 2, "GRACE_SECONDS": 3}
-    )
-    yield app, url
-    server.close()
-    shutil.rmtree(instance, ignore_errors=True)
+    with serve_app(SECRET_KEY="q", KIOSK_MODE=True, IDLE_SECONDS=2, GRACE_SECONDS=3) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def kiosk_site():
-    app, url, server, instance = _serve({"SECRET_KEY": "k", "KIOSK_MODE": True})
-    yield app, url
-    server.close()
-    shutil.rmtree(instance, ignore_errors=True)
+    with serve_app(SECRET_KEY="k", KIOSK_MODE=True) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def staff_site():
-    app, url, server, instance = _serve({"SECRET_KEY": "s"})
-    with app.test_request_context("/"):
-        accounts.add("worker", "Айгерім Серікова", "social_worker", "Алматы", PASSWORD)
-        accounts.add("admin", "Ержан Әбілов", "admin", "", PASSWORD)
-    yield app, url
-    server.close()
-    shutil.rmtree(instance, ignore_errors=True)
+    with serve_app(SECRET_KEY="s") as (app, url):
+        with app.test_request_context("/"):
+            accounts.add("worker", "Айгерім Серікова", "social_worker", "Алматы", PASSWORD)
+            accounts.add("admin", "Ержан Әбілов", "admin", "", PASSWORD)
+        yield app, url
 
 
 def _fresh(driver, base: str, path: str) -> None:

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import tempfile
-import threading
 import urllib.request
 import wave
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from waitress.server import create_server
 
-from kiosk import create_app
-from tests.browser.conftest import AXE_SOURCE, AXE_TAGS
+from tests.browser.conftest import AXE_SOURCE, AXE_TAGS, serve_app
 
 TYPED = "Құпия жоба 4242"
 
@@ -59,22 +53,9 @@ if (window.speechSynthesis) {
 
 @pytest.fixture(scope="module")
 def kiosk_server():
-    """The app in kiosk mode, served by waitress on 127.0.0.1: (app, base URL)."""
-    instance = Path(tempfile.mkdtemp(prefix="kiosk-speech-"))
-    app = create_app(
-        {
-            "INSTANCE": instance,
-            "DATABASE": str(instance / "kiosk.sqlite3"),
-            "SECRET_KEY": "speech",
-            "KIOSK_MODE": True,
-        }
-    )
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    shutil.rmtree(instance, ignore_errors=True)
+    """The app in kiosk mode on 127.0.0.1: (app, base URL)."""
+    with serve_app(SECRET_KEY="speech", KIOSK_MODE=True) as served:
+        yield served
 
 
 @pytest.fixture

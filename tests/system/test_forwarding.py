@@ -174,13 +174,14 @@ def test_wrong_credentials_pause_the_whole_queue(node, db, registry):
 
 
 def _token_for(node, registry_app) -> str:
+    from kiosk.db import get_db
     from kiosk.registry import store
 
     public = envelope.public_text(
         envelope.node_signing_key(Path(node.config["INSTANCE"]) / "node_key")
     )
     with registry_app.app_context():
-        return store.add_node(store.get_db(), "node-test", public)
+        return store.add_node(get_db(), "node-test", public)
 
 
 def test_an_invalid_payload_goes_to_dead_while_the_rest_flow(node, db, registry):

@@ -11,8 +11,7 @@ import signal
 import sys
 import time
 
-from kiosk.db import connect
-from kiosk.registry import store as registry_store
+from kiosk.db import connect, get_db
 from tests.forwarding import make_node, make_registry, queue_applications, registry_rows
 from tests.system.server import free_port, start_process, wait_for
 
@@ -69,7 +68,7 @@ def test_sigkill_during_a_drain_loses_nothing_and_duplicates_nothing(tmp_path):
         assert {row["submission_id"] for row in rows} == ids
         with registry_app.app_context():
             unique = (
-                registry_store.get_db()
+                get_db()
                 .execute("SELECT COUNT(DISTINCT submission_id) FROM applications")
                 .fetchone()[0]
             )
