@@ -12,21 +12,37 @@ from kiosk import create_app
 
 
 @pytest.fixture
-def app(tmp_path):
-    return create_app(
-        {
-            "INSTANCE": tmp_path,
-            "DATABASE": str(tmp_path / "kiosk.sqlite3"),
-            "SECRET_KEY": "test-secret",
-        }
-    )
+def make_app(tmp_path):
+    """Build an app on this test's own database, with `config` on top."""
+
+    def make(**config):
+        return create_app(
+            {
+                "INSTANCE": tmp_path,
+                "DATABASE": str(tmp_path / "kiosk.sqlite3"),
+                "SECRET_KEY": "test-secret",
+                **config,
+            }
+        )
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+def english_client(app):
+    """A test client whose browser asks for English."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture
 def client(app):
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_client(app)
 
 
 @pytest.fixture

@@ -88,6 +88,33 @@ def submit(client):
     return post_step(client, "/apply/declaration", {"consent": "y"})
 
 
+def every_page(client) -> dict[str, str]:
+    """Every page a person can reach, and every form page in its error state ("<page> error").
+
+    Walked as an individual (the person step) and then as an NGO, to the confirmation and
+    receipt, in whatever language and settings the client already has.
+    """
+    pages = {"start": client.get("/").text, "404": client.get("/missing").text}
+    pages["settings"] = client.get("/accessibility").text
+    pages["settings error"] = post_step(client, "/accessibility", {"theme": "neon"}).text
+    pages["statement"] = client.get("/accessibility-statement").text
+    pages["status"] = client.get("/status").text
+    pages["staff login"] = client.get("/staff/login").text
+    pages["csrf"] = client.post("/apply/title", data={}).text
+    for slug, data in answers_for("individual")[:2] + answers_for("ngo"):
+        path = f"/apply/{slug}"
+        pages[slug] = client.get(path).text
+        pages[f"{slug} error"] = client.post(path, data={"csrf_token": token(pages[slug])}).text
+        post_step(client, path, data)
+    pages["check"] = client.get("/apply/check").text
+    pages["declaration"] = client.get("/apply/declaration").text
+    pages["declaration error"] = post_step(client, "/apply/declaration", {}).text
+    submit(client)
+    pages["confirmation"] = client.get("/apply/confirmation").text
+    pages["receipt"] = client.get("/apply/receipt").text
+    return pages
+
+
 def queued_payload(row: dict) -> dict:
     """The payload inside an outbox row's envelope (tests run without a registry key)."""
     sealed = json.loads(row["envelope"])

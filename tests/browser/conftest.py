@@ -43,7 +43,16 @@ def serve_app(**config):
     Yields (app, base URL); the instance folder goes when the block ends.
     """
     instance = Path(tempfile.mkdtemp(prefix="kiosk-browser-"))
-    app = create_app({"INSTANCE": instance, "DATABASE": str(instance / "kiosk.sqlite3"), **config})
+    app = create_app(
+        {
+            "INSTANCE": instance,
+            "DATABASE": str(instance / "kiosk.sqlite3"),
+            # Cookies belong to a host, not a port: every test server on 127.0.0.1 would
+            # otherwise share (and overwrite) one session cookie in the shared browser.
+            "SESSION_COOKIE_NAME": f"session_{instance.name}",
+            **config,
+        }
+    )
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

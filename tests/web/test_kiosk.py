@@ -7,29 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk import create_app, drafts
+from kiosk import drafts
+from tests.conftest import english_client
 from tests.helpers import answer_all, post_step, submit, token
 
 
 @pytest.fixture
-def kiosk_app(tmp_path):
-    return create_app(
-        {
-            "INSTANCE": tmp_path,
-            "DATABASE": str(tmp_path / "kiosk.sqlite3"),
-            "SECRET_KEY": "k",
-            "KIOSK_MODE": True,
-            "KIOSK_REGION": "KZ-63",
-            "KIOSK_CENTRE": "Өскемен",
-        }
-    )
+def kiosk_app(make_app):
+    return make_app(KIOSK_MODE=True, KIOSK_REGION="KZ-63", KIOSK_CENTRE="Өскемен")
 
 
 @pytest.fixture
 def kiosk(kiosk_app):
-    client = kiosk_app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_client(kiosk_app)
 
 
 def test_welcome_offers_three_languages_each_in_itself(kiosk):

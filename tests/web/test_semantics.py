@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from kiosk import create_app
-from tests.helpers import answers_for, post_step, submit, token
+from tests.helpers import every_page
 
 SERVICE = "Apply to the Best Social Projects competition"
 
@@ -46,29 +46,6 @@ class Page(HTMLParser):
         )
 
 
-def _pages(client) -> dict[str, str]:
-    """Every page, and every form page in its error state, for an individual and an NGO."""
-    pages = {
-        "start": client.get("/").text,
-        "404": client.get("/missing").text,
-        "settings": client.get("/accessibility").text,
-        "statement": client.get("/accessibility-statement").text,
-    }
-    for slug, data in answers_for("individual")[:2] + answers_for("ngo"):
-        path = f"/apply/{slug}"
-        page = client.get(path).text
-        pages[slug] = page
-        pages[f"{slug} error"] = client.post(path, data={"csrf_token": token(page)}).text
-        post_step(client, path, data)
-    pages["check"] = client.get("/apply/check").text
-    pages["declaration"] = client.get("/apply/declaration").text
-    pages["declaration error"] = post_step(client, "/apply/declaration", {}).text
-    submit(client)
-    pages["confirmation"] = client.get("/apply/confirmation").text
-    pages["receipt"] = client.get("/apply/receipt").text
-    return pages
-
-
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     """Rendered once for the module: walking the journey is the slow part."""
@@ -76,7 +53,7 @@ def pages(tmp_path_factory):
     app = create_app({"INSTANCE": folder, "DATABASE": str(folder / "k.sqlite3"), "SECRET_KEY": "s"})
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return {name: Page(html) for name, html in _pages(client).items()}
+    return {name: Page(html) for name, html in every_page(client).items()}
 
 
 def test_one_h1_and_a_title_naming_the_page_and_service(pages):

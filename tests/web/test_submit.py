@@ -6,7 +6,8 @@ import re
 import threading
 from datetime import UTC, datetime, timedelta
 
-from kiosk import create_app, drafts
+from kiosk import drafts
+from tests.conftest import english_client
 from tests.helpers import answer_all, post_step, submit, token
 
 
@@ -106,18 +107,6 @@ def test_expired_draft_is_deleted_and_the_journey_starts_again(client, db, monke
     assert db["drafts"].count == 0
 
 
-def _app_with_window(tmp_path, opens: datetime, closes: datetime):
-    return create_app(
-        {
-            "INSTANCE": tmp_path,
-            "DATABASE": str(tmp_path / "w.sqlite3"),
-            "SECRET_KEY": "x",
-            "OPENS": opens,
-            "CLOSES": closes,
-        }
-    )
-
-
 def test_closed_window_says_so_and_accepts_no_post(app, client, db):
     answer_all(client)
     form = client.get("/apply/declaration").text  # the applicant is on the last page...
@@ -136,11 +125,10 @@ def test_closed_window_says_so_and_accepts_no_post(app, client, db):
     assert "Start now" not in title
 
 
-def test_window_not_yet_open_says_when_it_opens(tmp_path):
+def test_window_not_yet_open_says_when_it_opens(make_app):
     now = datetime.now(UTC)
-    app = _app_with_window(tmp_path, now + timedelta(days=3), now + timedelta(days=60))
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    app = make_app(OPENS=now + timedelta(days=3), CLOSES=now + timedelta(days=60))
+    client = english_client(app)
     start = client.get("/").text
     assert "You can apply from" in start and "Start now" not in start
     assert client.get("/apply/applicant-type").status_code == 302
