@@ -24,6 +24,7 @@ from wtforms import BooleanField
 
 from . import drafts
 from .i18n import LANGUAGES
+from .urls import safe_local_path
 
 bp = Blueprint("kiosk", __name__)
 
@@ -78,9 +79,7 @@ def reading_help():
 @bp.route("/start-again", methods=["GET", "POST"])
 def start_again():
     """Ask first; on yes, delete the answers and go back to the first screen."""
-    back = request.args.get("back") or url_for("journey.start")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("journey.start")
+    back = safe_local_path(request.args.get("back"), url_for("journey.start"))
     form = ConfirmForm()
     if form.validate_on_submit():
         return _reset()

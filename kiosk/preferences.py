@@ -6,14 +6,13 @@ without JavaScript and follow the person through the whole journey.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
+from .urls import safe_local_path
 from .validators import Choice, Required
 
 THEMES = {"standard": _l("Normal"), "high-contrast": _l("High contrast")}
@@ -58,12 +57,7 @@ def html_classes() -> str:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never send people to another site after saving."""
-    if not target:
-        return url_for("journey.start")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("journey.start")
-    return target
+    return safe_local_path(target, url_for("journey.start"))
 
 
 @bp.route("/accessibility", methods=["GET", "POST"])

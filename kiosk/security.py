@@ -15,6 +15,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from .urls import safe_local_path
+
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ def add_headers(response: Response) -> Response:
 
 def csrf_error(error: CSRFError) -> tuple[str, int]:
     """A missing or stale form token: explain, and offer the way back."""
-    back = request.path if request.path.startswith("/apply/") else None
+    on_journey = request.path.startswith("/apply/")
+    back = safe_local_path(request.path, None) if on_journey else None
     return render_template("errors/csrf.html", back=back), 400
 
 

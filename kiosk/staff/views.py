@@ -17,16 +17,11 @@ from flask_babel import lazy_gettext as _l
 from .. import audit, drafts, outbox
 from ..db import get_db
 from ..journey import steps
+from ..urls import safe_local_path
 from . import accounts, auth
 from .forms import ConfirmForm, LoginForm, StaffForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("staff.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,7 +44,7 @@ def login():
             form.password.errors.append(message)
         else:
             auth.sign_in(staff)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_local_path(request.args.get("next"), url_for("staff.dashboard")))
     return render_template("staff/login.html", form=form)
 
 
