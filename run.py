@@ -11,13 +11,7 @@ import sys
 from waitress import serve
 
 from kiosk.config import ConfigError
-
-
-def _proxy_options(config) -> dict:
-    """Behind an HTTPS proxy: take the scheme from it, so cookies are marked Secure."""
-    if not config.get("TRUSTED_PROXY"):
-        return {}
-    return {"trusted_proxy": config["TRUSTED_PROXY"], "trusted_proxy_headers": "x-forwarded-proto"}
+from kiosk.serving import waitress_options
 
 
 def node() -> int:
@@ -29,8 +23,7 @@ def node() -> int:
         start_in_background(app)
     host, port = app.config["HOST"], app.config["PORT"]
     print(f"Serving on http://{host}:{port}/ (database: {app.config['DATABASE']})", flush=True)
-    threads = app.config["THREADS"]
-    serve(app, host=host, port=port, threads=threads, ident="kiosk", **_proxy_options(app.config))
+    serve(app, **waitress_options(app.config))
     return 0
 
 
@@ -40,7 +33,7 @@ def registry() -> int:
     app = create_registry_app()
     host, port = app.config["HOST"], app.config["PORT"]
     print(f"Registry on http://{host}:{port}/ (database: {app.config['DATABASE']})", flush=True)
-    serve(app, host=host, port=port, threads=4, ident="registry")
+    serve(app, **waitress_options(app.config, ident="registry"))
     return 0
 
 

@@ -8,6 +8,7 @@ which variable is wrong, instead of failing later in the middle of a request.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +46,11 @@ DEFAULTS = {
     "KIOSK_PUBLIC_URL": "",  # where applicants check their status from home (QR code)
 }
 
+# http(s)://host[:port], nothing else: the start of every address printed on a receipt.
+PUBLIC_URL = re.compile(
+    r"https?://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"
+)
+
 
 class ConfigError(ValueError):
     """A setting in the environment has a value the app cannot use."""
@@ -78,6 +84,26 @@ def _region(name: str, value: str) -> str:
 
     if value not in regions():
         raise ConfigError(f"{name} must be a region code such as KZ-75, not {value!r}")
+    return value
+
+
+def _public_url(env: dict[str, str]) -> str:
+    """KIOSK_PUBLIC_URL as `http(s)://host[:port]`, required behind a proxy.
+
+    Receipts print this address as the way to check a status from home. Behind a
+    proxy the request's Host header is whatever the client sent, so a web node
+    must be told its address; a kiosk or a laptop may leave it empty.
+    """
+    name, value = "KIOSK_PUBLIC_URL", env["KIOSK_PUBLIC_URL"].rstrip("/")
+    if not value:
+        if env["KIOSK_TRUSTED_PROXY"]:
+            raise ConfigError(
+                f"{name} must be set behind a proxy (KIOSK_TRUSTED_PROXY), "
+                "for example https://apply.example.kz"
+            )
+        return ""
+    if not PUBLIC_URL.fullmatch(value):
+        raise ConfigError(f"{name} must be like https://apply.example.kz, not {value!r}")
     return value
 
 
@@ -152,5 +178,5 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "KIOSK_REGION": _region("KIOSK_REGION", env["KIOSK_REGION"]),
         "IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", env["KIOSK_IDLE_SECONDS"], minimum=10),
         "GRACE_SECONDS": _int("KIOSK_GRACE_SECONDS", env["KIOSK_GRACE_SECONDS"], minimum=10),
-        "PUBLIC_URL": env["KIOSK_PUBLIC_URL"].rstrip("/"),
+        "PUBLIC_URL": _public_url(env),
     }

@@ -35,9 +35,19 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def add_headers(response: Response) -> Response:
+    """Put the security headers on every response.
+
+    The referrer policy is `same-origin`, not `no-referrer`: over HTTPS Flask-WTF
+    refuses a POST whose Referer is missing or from another origin, so the
+    browser must send it to us (and to nobody else). HSTS (two years, subdomains
+    too) is only sent over HTTPS: once a browser has seen the site that way, it
+    never again sends a form or the session cookie over plain HTTP.
+    """
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"

@@ -191,7 +191,13 @@ def status():
 
 @bp.get("/apply/receipt")
 def receipt():
+    """The printable receipt, with the status page's address as text and QR code.
+
+    The address comes from config, never from the request's Host header: a forged
+    Host would otherwise put someone else's site on a printed receipt.
+    """
     submission = _submission_or_404()
-    base = current_app.config["PUBLIC_URL"] or request.url_root.rstrip("/")
+    config = current_app.config
+    base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
     status_url = base + url_for("journey.status", reference=submission.reference)
     return _in_language_of(submission, "journey/receipt.html", status_url=status_url, qr=qr.svg)

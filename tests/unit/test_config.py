@@ -58,3 +58,34 @@ def test_run_py_stops_with_a_clear_message_on_bad_configuration(tmp_path):
     assert result.returncode == 2
     assert "KIOSK_PORT must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_node_behind_a_proxy_needs_its_public_url():
+    with pytest.raises(ConfigError, match="KIOSK_PUBLIC_URL must be set behind a proxy"):
+        from_environment({"KIOSK_TRUSTED_PROXY": "127.0.0.1"})
+    settings = from_environment(
+        {"KIOSK_TRUSTED_PROXY": "127.0.0.1", "KIOSK_PUBLIC_URL": "https://apply.example.kz/"}
+    )
+    assert settings["PUBLIC_URL"] == "https://apply.example.kz"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "apply.example.kz",
+        "ftp://apply.example.kz",
+        "https://apply.example.kz/apply",
+        "https://",
+        "https://x@apply.example.kz",
+        "https://apply.example.kz?q=1",
+        "javascript:alert(1)",
+    ],
+)
+def test_public_url_must_be_just_http_or_https_and_a_host(value):
+    with pytest.raises(ConfigError, match="KIOSK_PUBLIC_URL must be like https://"):
+        from_environment({"KIOSK_PUBLIC_URL": value})
+
+
+@pytest.mark.parametrize("value", ["https://apply.example.kz", "http://127.0.0.1:8000"])
+def test_public_url_may_have_a_port(value):
+    assert from_environment({"KIOSK_PUBLIC_URL": value})["PUBLIC_URL"] == value

@@ -43,7 +43,7 @@ def test_security_headers_on_every_response(client):
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert "style-src 'self'" in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"  # HTTPS forms need the Referer
 
 
 def test_pages_are_not_cached(client):
