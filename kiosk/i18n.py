@@ -7,6 +7,7 @@ default when the browser asks for none of our three languages.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote, urlencode
 
 from flask import Flask, request, session, url_for
 from flask_babel import (
@@ -55,16 +56,20 @@ def remember_choice() -> None:
 
 
 def switch_links() -> list[dict]:
-    """One link per language to this same page, with the current one marked."""
+    """One link per language to this same page, with the current one marked.
+
+    The link is this page's own path and query with `lang` replaced, never built with
+    `url_for` from the query: a query argument named like one of url_for's own
+    (`endpoint`, `_method`, `_external`) must not break every page, the error pages too.
+    """
     current = current_language()
-    args = {k: v for k, v in request.args.items() if k != "lang"}
-    endpoint = request.endpoint if request.url_rule else "journey.start"
-    values = {**(request.view_args or {}), **args} if request.url_rule else {}
+    path = quote(request.path) if request.url_rule else url_for("journey.start")
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
     return [
         {
             "code": code,
             "name": name,
-            "url": url_for(endpoint, **values, lang=code),
+            "url": f"{path}?{urlencode([*kept, ('lang', code)])}",
             "current": code == current,
         }
         for code, name in LANGUAGES.items()

@@ -1,7 +1,9 @@
-"""The application payload sent to the central registry, built from a draft.
+"""The application payload sent to the central registry: the registry contract.
 
-Only the answers of the steps the applicant actually saw go in: a person who
-first chose "organisation" and then "individual" sends no organisation data.
+It is built from the answers of the steps the applicant actually saw (the journey
+picks those: a person who first chose "organisation" and then "individual" sends
+no organisation data), and checked against the versioned JSON Schema that both the
+node and the registry hold. This module knows nothing of the journey's pages.
 """
 
 from __future__ import annotations
@@ -11,16 +13,15 @@ import json
 from functools import cache
 from importlib import resources
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from . import competition
-from .journey import steps
 
 SCHEMA = "kz.social-projects.application/1"
 
 
 def build(
-    answers: dict,
+    given: dict,
     *,
     submission_id: str,
     reference: str,
@@ -28,9 +29,7 @@ def build(
     locale: str,
     assisted: dict | None = None,
 ) -> dict:
-    """The JSON-ready payload for one application."""
-    shown = {name for step in steps.visible(answers) for name in step.fields()}
-    given = {name: answers[name] for name in shown if name in answers}
+    """The JSON-ready payload for one application, from the answers the applicant was asked."""
     individual = given["applicant_type"] == competition.INDIVIDUAL
     applicant = (
         {"full_name": given["full_name"], "iin": given["iin"]}
@@ -86,8 +85,17 @@ def _validator() -> Draft202012Validator:
 
 
 def problems(application: object) -> list[str]:
-    """What is wrong with a payload by the versioned JSON Schema; empty when it is valid."""
-    return [
-        f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-        for error in _validator().iter_errors(application)
-    ]
+    """What is wrong with a payload by the versioned JSON Schema; empty when it is valid.
+
+    Each problem names the field and the rule it breaks, never the value: the value
+    may be a name or an IIN, and these texts reach logs and the node's queue.
+    """
+    return [_describe(error) for error in _validator().iter_errors(application)]
+
+
+def _describe(error: ValidationError) -> str:
+    where = "/".join(map(str, error.absolute_path)) or "(root)"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        unexpected = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{where}: unexpected field {', '.join(name[:40] for name in unexpected[:5])}"
+    return f"{where}: breaks {error.validator}"

@@ -8,6 +8,7 @@ cached, since most of them show someone's answers.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import traceback
 
 from flask import Flask, Response, render_template, request
@@ -69,6 +70,26 @@ def http_error(error: HTTPException) -> tuple[str, int]:
     return render_template(f"errors/{template}.html"), code
 
 
+def storage_error(error: sqlite3.OperationalError) -> tuple[str, int, dict]:
+    """The database cannot be read or written (a full disk, a lock held too long).
+
+    Pages that take answers handle this themselves and keep what was typed; any other
+    page says the service is busy, in the site layout, and when to try again.
+    """
+    log.error(
+        "Database unavailable on %s %s: %s",
+        request.method,
+        _printable(request.path),
+        type(error).__name__,
+    )
+    return render_template("errors/503.html"), 503, {"Retry-After": "60"}
+
+
+def _printable(text: str) -> str:
+    """A request path as one safe log line: control characters shown escaped, length capped."""
+    return text.encode("unicode_escape").decode("ascii")[:300]
+
+
 def server_error(error: Exception) -> tuple[str, int]:
     """Anything unexpected: log where it happened, and show a calm page.
 
@@ -77,15 +98,51 @@ def server_error(error: Exception) -> tuple[str, int]:
     """
     frames = "".join(traceback.format_tb(error.__traceback__))
     log.error(
-        "Unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.path, frames
+        "Unhandled %s on %s %s\n%s",
+        type(error).__name__,
+        request.method,
+        _printable(request.path),
+        frames,
     )
-    return render_template("errors/500.html"), 500
+    try:
+        return render_template("errors/500.html"), 500
+    except Exception:  # the layout itself failed: still no stack trace, still our headers
+        log.error("The error page could not be rendered either")
+        return FALLBACK_PAGE, 500
+
+
+FALLBACK_PAGE = (
+    '<!doctype html><html lang="kk"><meta charset="utf-8"><title>Қате – Ошибка – Error</title>'
+    "<h1>Қате орын алды. Кейінірек қайталап көріңіз.</h1>"
+    '<p lang="ru">Произошла ошибка. Попробуйте ещё раз позже.</p>'
+    '<p lang="en">Something went wrong. Please try again later.</p></html>'
+)
+
+
+def ascii_query_string(wsgi_app):
+    """Percent-encode raw bytes outside printable ASCII in the query string, as browsers do.
+
+    Werkzeug reads the query string as UTF-8 and fails on any other byte (`?x=\\xff` from
+    a script); encoded, it arrives as a replacement character instead of a 500.
+    """
+
+    def app(environ, start_response):
+        raw = environ.get("QUERY_STRING", "").encode("latin-1", "replace")
+        if any(byte <= 0x20 or byte >= 0x7F for byte in raw):
+            environ["QUERY_STRING"] = "".join(
+                chr(byte) if 0x20 < byte < 0x7F else f"%{byte:02X}" for byte in raw
+            )
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 def init_app(app: Flask) -> None:
+    app.wsgi_app = ascii_query_string(app.wsgi_app)
     app.session_interface = SessionInterface()
     csrf.init_app(app)
     app.after_request(add_headers)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(sqlite3.OperationalError, storage_error)
     app.register_error_handler(Exception, server_error)

@@ -8,6 +8,7 @@ draft gone and the submission already there, and gets the same confirmation.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,21 @@ from sqlite_utils.db import NotFoundError
 from . import drafts, envelope, outbox, payload
 from .db import forget_deleted, get_db, transaction
 from .identifiers import new_reference
+from .journey import steps
 from .node import identity
+
+log = logging.getLogger(__name__)
+
+
+class NotSendable(Exception):
+    """The answers would make a payload the registry refuses; nothing was submitted.
+
+    `problems` name the fields and rules only, never the values.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -47,7 +62,12 @@ class Submission:
 
 
 def submit(draft_id: str, locale: str, assisted: Assisted | None = None) -> str | None:
-    """Submit the draft; return the submission id, or None if the draft is gone."""
+    """Submit the draft; return the submission id, or None if the draft is gone.
+
+    Raises NotSendable (and keeps the draft) when the payload would break the registry's
+    schema: an application the registry would refuse for good must never be shown as sent.
+    sqlite3.OperationalError (a full disk, a lock held too long) also leaves the draft as it was.
+    """
     db = get_db()
     with transaction(db):
         draft = drafts.load(draft_id, db)
@@ -70,16 +90,19 @@ def _insert(db, draft: drafts.Draft, locale: str, assisted: Assisted | None) -> 
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for _attempt in range(10):
         reference = new_reference()
-        body = payload.encode(
-            payload.build(
-                draft.answers,
-                submission_id=draft.submission_id,
-                reference=reference,
-                submitted_at=now,
-                locale=locale,
-                assisted=assisted.as_payload() if assisted else None,
-            )
+        application = payload.build(
+            steps.shown_answers(draft.answers),
+            submission_id=draft.submission_id,
+            reference=reference,
+            submitted_at=now,
+            locale=locale,
+            assisted=assisted.as_payload() if assisted else None,
         )
+        problems = payload.problems(application)
+        if problems:
+            log.error("Submit refused, the payload breaks the schema: %s", "; ".join(problems))
+            raise NotSendable(problems)
+        body = payload.encode(application)
         # Sealed in memory: the plaintext payload never reaches the disk.
         sealed = envelope.canonical(identity().seal(body.encode(), draft.submission_id))
         try:

@@ -57,6 +57,11 @@ def clean_count(value: str | None) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", clean_line(value)))
 
 
+def unique(values: list | None) -> list:
+    """Ticked boxes, each once and in order: a crafted form can repeat a value."""
+    return list(dict.fromkeys(values or []))
+
+
 def normalised(field: Field):
     """The value to store: what a validator normalised (a phone in +7 form), else the data.
 
@@ -234,21 +239,26 @@ class WholeNumber:
     def __call__(self, form: Form, field: Field) -> None:
         if not field.data.isascii() or not field.data.isdigit():
             raise ValidationError(_l("Enter a whole number using digits, like 120"))
-        number = int(field.data)
-        if number > self.maximum:
+        digits = field.data.lstrip("0") or "0"
+        # Compare lengths first: int() refuses strings over 4,300 digits, and has no need to try.
+        if len(digits) > len(str(self.maximum)) or int(digits) > self.maximum:
             raise ValidationError(
                 gettext(
                     "Enter a number no bigger than %(maximum)s", maximum=format_number(self.maximum)
                 )
             )
-        field.normalised = str(number)
+        field.normalised = digits
+
+
+MONTHS = {str(month) for month in range(1, 13)}
 
 
 class Month:
     def __call__(self, form: Form, field: Field) -> None:
-        if not (field.data.isascii() and field.data.isdigit() and 1 <= int(field.data) <= 12):
+        digits = field.data.lstrip("0")
+        if not (field.data.isascii() and field.data.isdigit() and digits in MONTHS):
             raise ValidationError(_l("Month must be a number from 1 to 12"))
-        field.normalised = str(int(field.data))
+        field.normalised = digits
 
 
 class Year:

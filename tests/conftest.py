@@ -1,5 +1,7 @@
 """Fixtures: an app on its own temporary database, and a client speaking English.
 
+Apps encrypt to the test registry's key (tests/keys.py), as every deployed node does.
+
 Most tests read English texts, so the client sends Accept-Language: en; tests
 of the language rules set their own.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk import create_app
+from tests.keys import NODE_KEYS
 
 
 @pytest.fixture
@@ -21,6 +24,7 @@ def make_app(tmp_path):
                 "INSTANCE": tmp_path,
                 "DATABASE": str(tmp_path / "kiosk.sqlite3"),
                 "SECRET_KEY": "test-secret",
+                **NODE_KEYS,
                 **config,
             }
         )

@@ -34,6 +34,8 @@ from ..validators import (
     clean_digits,
     clean_line,
     clean_text,
+    normalised,
+    unique,
 )
 
 
@@ -152,6 +154,7 @@ class TargetGroupsForm(FlaskForm):
     target_groups = SelectMultipleField(
         _l("Who does the project help?"),
         choices=_lazy_choices(competition.TARGET_GROUPS),
+        filters=[unique],
         validate_choice=False,
         validators=[
             Required(_l("Select at least one group the project helps")),
@@ -235,7 +238,8 @@ class StartDateForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         today = date.today()
-        if (int(self.start_year.data), int(self.start_month.data)) > (today.year, today.month):
+        started = (int(normalised(self.start_year)), int(normalised(self.start_month)))
+        if started > (today.year, today.month):
             self.start_month.errors.append(_l("The start date cannot be in the future"))
             return False
         return True
@@ -263,7 +267,7 @@ class PeopleForm(FlaskForm):
         """Each a whole number, and the total at least last year's figure."""
         if not super().validate(extra_validators):
             return False
-        if int(self.helped_total.data) < int(self.helped_last_year.data):
+        if int(normalised(self.helped_total)) < int(normalised(self.helped_last_year)):
             self.helped_total.errors.append(
                 _l("The total cannot be smaller than the number helped last year")
             )

@@ -109,6 +109,12 @@ def visible(answers: dict) -> list[Step]:
     return [step for step in STEPS if step.shown(answers)]
 
 
+def shown_answers(answers: dict) -> dict:
+    """Only the answers to questions this applicant was asked: what the payload is built from."""
+    shown = {name for step in visible(answers) for name in step.fields()}
+    return {name: value for name, value in answers.items() if name in shown}
+
+
 def previous(step: Step, answers: dict) -> Step | None:
     steps = visible(answers)
     index = steps.index(step) if step in steps else 0

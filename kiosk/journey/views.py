@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
+
 from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
+    g,
     redirect,
     render_template,
     request,
@@ -15,7 +21,7 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from .. import audit, competition, drafts, qr, submissions
+from .. import audit, competition, drafts, kiosk_mode, qr, submissions
 from ..competition import Window
 from ..i18n import LANGUAGES, current_language
 from ..staff import auth as staff_auth
@@ -25,6 +31,20 @@ from . import steps
 from .forms import DeclarationForm, StatusForm
 
 bp = Blueprint("journey", __name__)
+log = logging.getLogger(__name__)
+
+NOT_SAVED = _l(
+    "Your answers could not be saved just now. Nothing you typed on this page is lost: "
+    "wait a minute, then press the button again."
+)
+NOT_SENDABLE = _l(
+    "This application cannot be sent as it is, and nothing has been sent yet. "
+    "Check your answers, or ask a member of staff for help."
+)
+EXPIRED = _l(
+    "Your earlier answers were deleted because the application was not used for a long time. "
+    "This protects your personal data. Please answer the questions again."
+)
 
 OPEN_ENDPOINTS = {"journey.start", "journey.confirmation", "journey.receipt", "journey.status"}
 
@@ -48,7 +68,15 @@ def _window() -> dict:
 
 
 def _draft() -> drafts.Draft | None:
-    return drafts.load(session.get("draft"))
+    """This person's draft; if it expired while they were away, say so once."""
+    draft_id = session.get("draft")
+    draft = drafts.load(draft_id)
+    if draft_id and draft is None:
+        session.pop("draft", None)
+        if submissions.get(session.get("submission")) is None:  # not sent: it ran out
+            flash(EXPIRED, "notice")
+            g.draft_expired = True
+    return draft
 
 
 def _draft_or_new() -> drafts.Draft:
@@ -68,6 +96,18 @@ def start():
 @bp.route("/apply/<slug>", methods=["GET", "POST"])
 def question(slug: str):
     step = steps.BY_SLUG.get(slug) or abort(404)
+    try:
+        return _question(step)
+    except sqlite3.OperationalError as error:
+        if request.method != "POST":
+            raise
+        form = step.form(**step.options({}))
+        _not_saved(form, error)
+        back = url_for("journey.start")
+        return render_template(step.template, form=form, step=step, back=back, changing=False)
+
+
+def _question(step: steps.Step):
     draft = _draft()
     answers = draft.answers if draft else {}
     if not step.shown(answers):
@@ -81,6 +121,8 @@ def question(slug: str):
         draft = draft or _draft_or_new()
         draft.answers.update({name: normalised(form[name]) for name in step.fields()})
         drafts.save(draft)
+        if g.get("draft_expired"):  # start from the first question they now have to answer
+            return redirect(url_for("journey.question", slug=steps.STEPS[0].slug))
         return redirect(_next_url(step, draft.answers, changing))
     previous = steps.previous(step, answers)
     if changing:
@@ -90,6 +132,17 @@ def question(slug: str):
     else:
         back = url_for("journey.start")
     return render_template(step.template, form=form, step=step, back=back, changing=changing)
+
+
+def _not_saved(form, error: sqlite3.OperationalError) -> None:
+    """The disk is full, or the database stayed locked past the busy timeout.
+
+    Nothing was written. The same page shows again with what the person typed (read
+    from the request: the database may not even open) and a message to try again;
+    the log gets the kind of failure, never the answers.
+    """
+    log.error("Could not save answers: %s", type(error).__name__)
+    form.form_errors.append(NOT_SAVED)
 
 
 def _next_url(step: steps.Step, answers: dict, changing: bool) -> str:
@@ -123,6 +176,18 @@ def check():
 
 @bp.route("/apply/declaration", methods=["GET", "POST"])
 def declaration():
+    try:
+        return _declaration()
+    except sqlite3.OperationalError as error:
+        if request.method != "POST":
+            raise
+        form = AssistedDeclarationForm() if "consent_method" in request.form else DeclarationForm()
+        _not_saved(form, error)
+        back = url_for("journey.check")
+        return render_template("journey/declaration.html", form=form, back=back)
+
+
+def _declaration():
     draft = _draft()
     if draft is None:
         if request.method == "POST" and submissions.get(session.get("submission")):
@@ -140,18 +205,49 @@ def declaration():
         assisted = None
         if worker:
             assisted = submissions.Assisted(worker.id, worker.centre, form.consent_method.data)
-        submitted = submissions.submit(draft.id, current_language(), assisted)
-        session.pop("draft", None)
-        if submitted:
-            record = submissions.get(submitted)
-            audit.record(
-                "submit", staff_id=worker.id if worker else None, reference=record.reference
-            )
-        return redirect(url_for("journey.confirmation"), 303)
+        try:
+            submitted = submissions.submit(draft.id, current_language(), assisted)
+        except submissions.NotSendable:
+            form.form_errors.append(NOT_SENDABLE)
+        else:
+            session.pop("draft", None)
+            _with_applicant_until()
+            if submitted:
+                record = submissions.get(submitted)
+                audit.record(
+                    "submit", staff_id=worker.id if worker else None, reference=record.reference
+                )
+            return redirect(url_for("journey.confirmation"), 303)
     return render_template("journey/declaration.html", form=form, back=url_for("journey.check"))
 
 
+def _clock() -> float:
+    return time.time()
+
+
+def _with_applicant_until() -> None:
+    """On a kiosk, the confirmation and receipt are for the person standing there now."""
+    session["with_applicant_until"] = _clock() + drafts.lifetime().total_seconds()
+
+
+def _applicant_has_left() -> bool:
+    """A kiosk shows a confirmation only while its applicant is there (idle time + grace).
+
+    The idle warning sends the screen back to the start; this is the same rule on the
+    server, for a browser without script or a warning nobody answered.
+    """
+    if not kiosk_mode.enabled():
+        return False
+    if _clock() > session.get("with_applicant_until", 0):
+        return True
+    _with_applicant_until()
+    return False
+
+
 def _submission_or_404() -> submissions.Submission:
+    if _applicant_has_left():
+        kiosk_mode.forget_applicant()
+        abort(404)
     return submissions.get(session.get("submission")) or abort(404)
 
 
