@@ -34,13 +34,14 @@ def create_app(config: dict | None = None) -> Flask:
     # A form token lives as long as the draft it protects: slow typists never lose a page.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["DRAFT_HOURS"] * 3600)
 
-    from . import assets, db, drafts, i18n, kiosk_mode, node, preferences, security, speech
+    from . import assets, db, drafts, i18n, kiosk_mode, limits, node, preferences, security, speech
 
     assets.init_app(app)
     db.init_app(app)
     node.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    limits.init_app(app)
     app.cli.add_command(drafts.expire_drafts_command)
 
     from .outbox.cli import queue_cli

@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from .. import audit, competition, drafts, kiosk_mode, qr, submissions
+from .. import audit, competition, drafts, kiosk_mode, limits, qr, submissions
 from ..competition import Window
 from ..i18n import LANGUAGES, current_language
 from ..staff import auth as staff_auth
@@ -82,6 +82,7 @@ def _draft() -> drafts.Draft | None:
 def _draft_or_new() -> drafts.Draft:
     draft = _draft()
     if draft is None:
+        limits.count_new_draft()
         draft = drafts.create()
         session["draft"] = draft.id
         session["submission"] = draft.submission_id

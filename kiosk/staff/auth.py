@@ -1,7 +1,10 @@
 """Who is signed in, for how long, and guards for staff-only and admin-only pages.
 
 A staff session ends after 30 minutes without a request or 8 hours after sign-in,
-whichever comes first, and at once when the account is disabled.
+whichever comes first. The session cookie is signed, not stored, so it cannot be
+revoked by itself: it carries the account's session version, checked against the
+database on every request, and logout, a password reset or disabling the account
+raise that version (accounts.end_sessions) to end every copy of the cookie at once.
 """
 
 from __future__ import annotations
@@ -22,11 +25,30 @@ def sign_in(staff: accounts.Staff) -> None:
     """Start a fresh session for this staff member (nothing of the previous one is kept)."""
     session.clear()
     now = datetime.now(UTC).isoformat()
-    session.update({"staff_id": staff.id, "staff_since": now, "staff_seen": now})
+    session.update(
+        {
+            "staff_id": staff.id,
+            "staff_version": staff.session_version,
+            "staff_since": now,
+            "staff_seen": now,
+        }
+    )
 
 
-def sign_out() -> None:
+def sign_out(staff: accounts.Staff | None) -> None:
+    """End this session and, for a signed-in person, every other copy of it."""
+    if staff is not None:
+        accounts.end_sessions(staff.id)
     session.clear()
+
+
+def _still_valid(staff: accounts.Staff | None) -> bool:
+    if staff is None or staff.disabled or session.get("staff_version") != staff.session_version:
+        return False
+    now = datetime.now(UTC)
+    since = datetime.fromisoformat(session.get("staff_since", "2000-01-01T00:00:00+00:00"))
+    seen = datetime.fromisoformat(session.get("staff_seen", "2000-01-01T00:00:00+00:00"))
+    return now - since < LONGEST and now - seen < IDLE
 
 
 def current() -> accounts.Staff | None:
@@ -36,15 +58,12 @@ def current() -> accounts.Staff | None:
     g.staff = None
     staff_id = session.get("staff_id")
     if staff_id is not None:
-        now = datetime.now(UTC)
-        since = datetime.fromisoformat(session.get("staff_since", "2000-01-01T00:00:00+00:00"))
-        seen = datetime.fromisoformat(session.get("staff_seen", "2000-01-01T00:00:00+00:00"))
         staff = accounts.get(staff_id)
-        if staff and not staff.disabled and now - since < LONGEST and now - seen < IDLE:
-            session["staff_seen"] = now.isoformat()
+        if _still_valid(staff):
+            session["staff_seen"] = datetime.now(UTC).isoformat()
             g.staff = staff
         else:
-            for key in ("staff_id", "staff_since", "staff_seen", "assisted"):
+            for key in ("staff_id", "staff_version", "staff_since", "staff_seen", "assisted"):
                 session.pop(key, None)
     return g.staff
 

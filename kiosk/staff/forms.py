@@ -44,19 +44,19 @@ class AssistedDeclarationForm(DeclarationForm):
 
 
 class StaffForm(FlaskForm):
-    """An administrator adds a staff account."""
+    """An administrator adds a staff account, within the limits accounts.add enforces."""
 
     username = StringField(
         _l("User name"),
         filters=[clean_line],
-        validators=[Required(_l("Enter a user name")), MaxLength(50)],
+        validators=[Required(_l("Enter a user name")), MaxLength(accounts.USERNAME_MAX)],
     )
     name = StringField(
         _l("Full name"),
         filters=[clean_line],
         validators=[
             Required(_l("Enter the full name")),
-            MaxLength(200),
+            MaxLength(accounts.NAME_MAX),
             HasLetter(_l("Full name must contain letters")),
         ],
     )
@@ -70,7 +70,9 @@ class StaffForm(FlaskForm):
         validators=[Required(_l("Select a role")), Choice(_l("Select a role"))],
     )
     centre = StringField(
-        _l("Social service centre"), filters=[clean_line], validators=[MaxLength(200)]
+        _l("Social service centre"),
+        filters=[clean_line],
+        validators=[MaxLength(accounts.CENTRE_MAX)],
     )
 
 

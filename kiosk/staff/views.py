@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 
-from .. import audit, drafts, outbox
+from .. import audit, drafts, limits, outbox
 from ..db import get_db
 from ..journey import steps
 from ..urls import safe_local_path
@@ -26,12 +26,12 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    if request.method == "POST":
+        limits.count_sign_in()
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            staff = accounts.authenticate(
-                form.username.data, form.password.data, request.remote_addr
-            )
+            staff = accounts.authenticate(form.username.data, form.password.data)
         except accounts.LoginRefused as refused:
             message = (
                 _l(
@@ -51,9 +51,11 @@ def login():
 @bp.post("/logout")
 def logout():
     staff = auth.current()
-    if ConfirmForm().validate_on_submit() and staff:
+    if not ConfirmForm().validate_on_submit():
+        staff = None  # without a token, only this browser's session ends
+    if staff:
         audit.record("logout", staff_id=staff.id)
-    auth.sign_out()
+    auth.sign_out(staff)
     return redirect(url_for("journey.start"))
 
 
@@ -96,6 +98,7 @@ def assist():
     staff = auth.current()
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    limits.count_new_draft()
     draft = drafts.create(worker_id=staff.id)
     session.update({"draft": draft.id, "submission": draft.submission_id, "assisted": True})
     audit.record("assisted_start", staff_id=staff.id)
