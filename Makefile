@@ -7,13 +7,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
 ESPEAK := /usr/bin/espeak-ng
+NGINX := /usr/sbin/nginx
 
 .PHONY: run test venv dev translations compile assets lint format bench clean
 
 run: $(VENV)/.installed compile assets
 	$(BIN)/python run.py
 
-test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK)
+test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK) $(NGINX)
 	$(BIN)/python -m pytest
 
 $(VENV)/bin/python:
@@ -39,6 +40,12 @@ $(CHROMIUM):
 $(ESPEAK):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng
+
+# Debian's nginx: the tests run the browser suite through deploy/nginx.conf over HTTPS, with
+# their own nginx on 127.0.0.1 (the package's own service is not needed, and harmless).
+$(NGINX):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx
 
 # Extract texts from code and templates, merge them into the kk/ru/en catalogs, compile.
 translations: $(VENV)/.installed

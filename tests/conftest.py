@@ -56,3 +56,21 @@ def db(app):
     database = connect(app.config["DATABASE"])
     yield database
     database.close()
+
+
+@pytest.fixture
+def web_node(make_app):
+    """The app deployed as a web node: waitress with run.py's options, behind a real nginx over
+    HTTPS (tests/nginx.py). Yields (app, the running nginx)."""
+    from contextlib import contextmanager
+
+    from tests.nginx import behind_nginx, waitress
+
+    @contextmanager
+    def serve(**config):
+        app = make_app(**config)
+        with waitress(app) as url:
+            yield app, url
+
+    with behind_nginx(serve) as served:
+        yield served
