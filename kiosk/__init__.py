@@ -44,11 +44,13 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init_app(app)
     app.cli.add_command(drafts.expire_drafts_command)
 
+    from .audit import audit_cli
     from .outbox.cli import queue_cli
     from .registry.cli import registry_cli
 
     app.cli.add_command(queue_cli)
     app.cli.add_command(registry_cli)
+    app.cli.add_command(audit_cli)
 
     from . import health
     from .journey import views
