@@ -38,6 +38,8 @@ def b64encode(data: bytes) -> str:
 
 
 def b64decode(text: str) -> bytes:
+    if not isinstance(text, str):  # a number or a list in the JSON is malformed, not a crash
+        raise EnvelopeError("not base64 text")
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
@@ -134,7 +136,7 @@ def public_text(key: Ed25519PrivateKey | X25519PrivateKey) -> str:
 
 def write_private_key(path: Path, key: Ed25519PrivateKey | X25519PrivateKey) -> None:
     """Write a private key readable by the owner only, replacing any older one atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:

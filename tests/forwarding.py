@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from waitress.server import create_server
 
-from kiosk import create_app, drafts, envelope, submissions
+from kiosk import create_app, drafts, envelope, receipt, submissions
 from kiosk.db import get_db
 from kiosk.registry import create_registry_app
 from kiosk.registry import store as registry_store
@@ -31,15 +31,17 @@ def serve_in_thread(app):
 
 
 def make_registry(folder: Path):
-    """A registry app with its key pair made."""
+    """A registry app with its keys made: one to decrypt with, one to sign receipts."""
     app = create_registry_app(
         {
             "INSTANCE": folder,
             "DATABASE": str(folder / "registry.sqlite3"),
             "PRIVATE_KEY": folder / "registry_key",
+            "RECEIPT_KEY": folder / "receipt_key",
         }
     )
     envelope.write_private_key(folder / "registry_key", X25519PrivateKey.generate())
+    receipt.private_key(folder / "receipt_key")
     return app
 
 
@@ -47,8 +49,13 @@ def registry_public_key(registry_app) -> str:
     return envelope.public_text(envelope.registry_private_key(registry_app.config["PRIVATE_KEY"]))
 
 
+def registry_signing_key(registry_app) -> str:
+    """KIOSK_REGISTRY_SIGNING_KEY for this registry: the public half of its receipt key."""
+    return envelope.public_text(receipt.private_key(registry_app.config["RECEIPT_KEY"]))
+
+
 def make_node(folder: Path, registry_app, url: str, **config):
-    """A node app registered at the registry, encrypting to its key."""
+    """A node app registered at the registry, encrypting to its key, trusting its receipts."""
     node = create_app(
         {
             "INSTANCE": folder,
@@ -57,6 +64,7 @@ def make_node(folder: Path, registry_app, url: str, **config):
             "NODE_ID": "node-test",
             "REGISTRY_URL": url,
             "REGISTRY_PUBLIC_KEY": registry_public_key(registry_app),
+            "REGISTRY_SIGNING_KEY": registry_signing_key(registry_app),
             **FAST,
             **config,
         }

@@ -36,6 +36,7 @@ def settings(environ: dict[str, str] | None = None) -> dict:
         "INSTANCE": instance,
         "DATABASE": str(instance / "registry.sqlite3"),
         "PRIVATE_KEY": instance / "registry_key",
+        "RECEIPT_KEY": instance / "receipt_key",
     }
 
 

@@ -1,9 +1,18 @@
-"""POST /api/v1/applications: the registry API (see docs/registry-api.md)."""
+"""POST /api/v1/applications: the registry API (see docs/registry-api.md).
+
+Every answer is JSON, errors included: a node (or an operator's script) reads
+`{"error": …}` whatever went wrong, never an HTML page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import json
+from pathlib import Path
 
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .. import receipt
 from ..db import get_db
 from . import store
 from .intake import Refused, accept
@@ -13,6 +22,14 @@ bp = Blueprint("registry_api", __name__)
 
 def _problem(status: int, reason: str):
     return jsonify(error=reason), status
+
+
+def _envelope_from_request() -> object:
+    """The request body as JSON, or None: UTF-8 only, and no nesting deep enough to crash."""
+    try:
+        return json.loads(request.get_data().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 @bp.post("/api/v1/applications")
@@ -27,14 +44,17 @@ def applications():
     if node.disabled:
         return _problem(403, "this node is disabled")
     key = request.headers.get("Idempotency-Key", "")
-    sealed = request.get_json(silent=True)
-    if not key or not isinstance(sealed, dict) or sealed.get("submission_id") != key:
+    sealed = _envelope_from_request()
+    if not isinstance(sealed, dict):
+        return _problem(400, "the body must be a JSON object in UTF-8 (the envelope)")
+    if not key or sealed.get("submission_id") != key:
         return _problem(400, "Idempotency-Key must be the envelope's submission_id")
     try:
-        receipt = accept(db, node, sealed, via="http")
+        received = accept(db, node, sealed, via="http")
     except Refused as refused:
         return _problem(refused.status, refused.reason)
-    return jsonify(receipt.as_json()), 201 if receipt.created else 200
+    signing_key = receipt.private_key(Path(current_app.config["RECEIPT_KEY"]))
+    return jsonify(receipt.sign(received.as_json(), signing_key)), 201 if received.created else 200
 
 
 @bp.get("/healthz")
@@ -43,6 +63,13 @@ def healthz():
     return jsonify(status="ok", applications=count)
 
 
-@bp.errorhandler(413)
-def too_large(_error):
-    return _problem(413, "the envelope is larger than 1 MB")
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """404, 405, 413 and the rest as JSON, so no client has to parse an HTML page."""
+    reason = "the envelope is larger than 1 MB" if error.code == 413 else error.name.lower()
+    response = jsonify(error=reason)
+    response.status_code = error.code or 500
+    for name, value in error.get_headers():  # keep Allow on a 405
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response

@@ -10,9 +10,10 @@ import json
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from .. import bundle, envelope
+from .. import bundle, envelope, receipt
 from ..db import get_db
 from . import create_registry_app, store
 from .intake import Refused, accept
@@ -22,10 +23,16 @@ registry_cli = click.Group("registry", help="The reference central registry.")
 
 @registry_cli.command("keygen")
 @click.option(
-    "--force", is_flag=True, help="Replace the key: undelivered envelopes become unreadable."
+    "--force",
+    is_flag=True,
+    help="Replace both keys: undelivered envelopes become unreadable; reconfigure every node.",
 )
 def keygen_command(force: bool) -> None:
-    """Make the registry's X25519 key pair; print the public key for KIOSK_REGISTRY_PUBLIC_KEY."""
+    """Make the registry's keys; print the two lines every node's settings need.
+
+    The X25519 key is what nodes encrypt to (KIOSK_REGISTRY_PUBLIC_KEY); the Ed25519
+    key signs receipts, which nodes check (KIOSK_REGISTRY_SIGNING_KEY).
+    """
     app = create_registry_app()
     path = Path(app.config["PRIVATE_KEY"])
     if path.exists() and not force:
@@ -33,7 +40,12 @@ def keygen_command(force: bool) -> None:
     else:
         key = X25519PrivateKey.generate()
         envelope.write_private_key(path, key)
+    signing_path = Path(app.config["RECEIPT_KEY"])
+    if force:
+        envelope.write_private_key(signing_path, Ed25519PrivateKey.generate())
+    signing_key = receipt.private_key(signing_path)
     click.echo(f"KIOSK_REGISTRY_PUBLIC_KEY={envelope.public_text(key)}")
+    click.echo(f"KIOSK_REGISTRY_SIGNING_KEY={envelope.public_text(signing_key)}")
 
 
 @registry_cli.command("add-node")

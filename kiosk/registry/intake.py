@@ -37,18 +37,18 @@ def accept(db: sqlite_utils.Database, node: store.Node, sealed: dict, via: str) 
         raise Refused(400, "the body must be a JSON envelope")
     if sealed.get("node_id") != node.node_id:
         raise Refused(403, "the envelope names another node")
+    registry_key = _registry_key()
+    if registry_key is not None and sealed.get("encryption") == envelope.PLAIN:
+        raise Refused(400, 'encryption "none" refused: this registry takes only HPKE envelopes')
     try:
         body = envelope.open_envelope(
             sealed,
             node_key=envelope.node_public_key(node.public_key),
-            registry_key=_registry_key(),
+            registry_key=registry_key,
         )
     except envelope.EnvelopeError as error:
         raise Refused(400, str(error)) from None
-    try:
-        application = json.loads(body)
-    except ValueError:
-        raise Refused(422, "the payload is not JSON") from None
+    application = _payload_of(body)
     problems = payload.problems(application)
     if problems:
         raise Refused(422, "; ".join(problems[:5]))
@@ -58,3 +58,11 @@ def accept(db: sqlite_utils.Database, node: store.Node, sealed: dict, via: str) 
         return store.record(db, node.node_id, sealed["submission_id"], body, via)
     except store.Conflict:
         raise Refused(409, "this submission id was received before with another payload") from None
+
+
+def _payload_of(body: bytes) -> object:
+    """The decrypted body as JSON: UTF-8 only (it is stored and hashed so), never a crash."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Refused(422, "the payload is not UTF-8 JSON") from None

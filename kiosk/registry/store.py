@@ -30,6 +30,7 @@ class Node:
 class Receipt:
     """What the registry answers: `created` is False when it had the application already."""
 
+    node_id: str
     submission_id: str
     registry_id: str
     received_at: str
@@ -38,6 +39,7 @@ class Receipt:
 
     def as_json(self) -> dict:
         return {
+            "node_id": self.node_id,
             "submission_id": self.submission_id,
             "registry_id": self.registry_id,
             "received_at": self.received_at,
@@ -133,7 +135,9 @@ def record(
             " VALUES (?, ?, ?, ?, ?, ?)",
             [node_id, submission_id, digest, payload.decode(), now, via],
         )
-        return Receipt(submission_id, f"R{cursor.lastrowid:08d}", now, digest, created=True)
+        return Receipt(
+            node_id, submission_id, f"R{cursor.lastrowid:08d}", now, digest, created=True
+        )
     except sqlite3.IntegrityError:
         pass
     row = db.execute(
@@ -143,7 +147,7 @@ def record(
     ).fetchone()
     if row[1] != digest:
         raise Conflict(submission_id)
-    return Receipt(submission_id, f"R{row[0]:08d}", row[2], digest, created=False)
+    return Receipt(node_id, submission_id, f"R{row[0]:08d}", row[2], digest, created=False)
 
 
 def init_app(app: Flask) -> None:

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from kiosk import payload
 from kiosk.db import connect
 from kiosk.outbox import claim
-from kiosk.outbox.forwarder import deliver
+from kiosk.outbox.forwarder import deliver, registry_of
 from tests.forwarding import make_node, make_registry, queue_applications, serve_in_thread
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs/openapi.json").read_text())
@@ -34,9 +34,9 @@ def test_envelopes_and_receipts_match_the_openapi_document(pair):
     node, _registry = pair
     queue_applications(node, 1)
     db = connect(node.config["DATABASE"])
-    item = claim(db, timedelta(seconds=5))
+    item = claim(db, timedelta(seconds=5), timedelta(0))
     assert not list(_schema("Envelope").iter_errors(json.loads(item.envelope)))
-    result = deliver(node.config["REGISTRY_URL"], node.config["REGISTRY_TOKEN"], item)
+    result = deliver(registry_of(node), item)
     assert not list(_schema("Receipt").iter_errors(result.receipt))
     db.close()
 

@@ -21,6 +21,7 @@ def _keys(tmp_path) -> dict:
     runner = CliRunner()
     out = runner.invoke(registry_cli, ["keygen"], env=env).output
     public = re.search(r"KIOSK_REGISTRY_PUBLIC_KEY=(\S+)", out).group(1)
+    signing = re.search(r"KIOSK_REGISTRY_SIGNING_KEY=(\S+)", out).group(1)
     from kiosk import envelope
 
     node_key = envelope.node_signing_key(tmp_path / "node" / "node_key")
@@ -29,6 +30,7 @@ def _keys(tmp_path) -> dict:
     ).output
     return {
         "KIOSK_REGISTRY_PUBLIC_KEY": public,
+        "KIOSK_REGISTRY_SIGNING_KEY": signing,
         "KIOSK_REGISTRY_TOKEN": re.search(r"KIOSK_REGISTRY_TOKEN=(\S+)", out).group(1),
         "KIOSK_NODE_ID": "node-e2e",
     }

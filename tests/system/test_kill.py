@@ -40,6 +40,7 @@ def test_sigkill_during_a_drain_loses_nothing_and_duplicates_nothing(tmp_path):
             "KIOSK_REGISTRY_URL": registry_url,
             "KIOSK_REGISTRY_TOKEN": node.config["REGISTRY_TOKEN"],
             "KIOSK_REGISTRY_PUBLIC_KEY": node.config["REGISTRY_PUBLIC_KEY"],
+            "KIOSK_REGISTRY_SIGNING_KEY": node.config["REGISTRY_SIGNING_KEY"],
             "KIOSK_BACKOFF_BASE": "0.05",
             "KIOSK_BACKOFF_CAP": "0.2",
             "KIOSK_SEND_TIMEOUT": "5",
