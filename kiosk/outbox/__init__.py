@@ -32,6 +32,7 @@ class Item:
     submission_id: str
     envelope: str  # the sealed JSON text, sent byte for byte as stored
     attempts: int
+    payload_sha256: str = ""  # of the payload before sealing: the signed receipt must match it
 
 
 def now() -> datetime:
@@ -58,15 +59,21 @@ def enqueue(db: sqlite_utils.Database, submission_id: str, sealed: str, digest: 
     )
 
 
-def claim(db: sqlite_utils.Database, lease: timedelta) -> Item | None:
+# A next try never lies further ahead than the backoff cap; one that does was scheduled
+# while the clock ran ahead (it was corrected since), and is due now.
+CLOCK_SLACK = timedelta(minutes=1)
+
+
+def claim(db: sqlite_utils.Database, lease: timedelta, backoff_cap: timedelta) -> Item | None:
     """Take the oldest item that is due and mark it `sending` until the lease runs out."""
     moment = now()
     with transaction(db):
         row = db.execute(
-            "SELECT submission_id, envelope, attempts FROM outbox"
-            " WHERE status IN (?, ?) AND next_attempt_at <= ?"
-            " ORDER BY created_at, submission_id LIMIT 1",
-            [QUEUED, WAITING, _iso(moment)],
+            "SELECT outbox.submission_id, envelope, attempts, submissions.payload_sha256"
+            " FROM outbox JOIN submissions ON submissions.id = outbox.submission_id"
+            " WHERE status IN (?, ?) AND (next_attempt_at <= ? OR next_attempt_at > ?)"
+            " ORDER BY created_at, outbox.submission_id LIMIT 1",
+            [QUEUED, WAITING, _iso(moment), _iso(moment + backoff_cap + CLOCK_SLACK)],
         ).fetchone()
         if row is None:
             return None
@@ -75,7 +82,7 @@ def claim(db: sqlite_utils.Database, lease: timedelta) -> Item | None:
             " WHERE submission_id = ?",
             [SENDING, _iso(moment + lease), row[0]],
         )
-    return Item(row[0], row[1], row[2] + 1)
+    return Item(row[0], row[1], row[2] + 1, row[3])
 
 
 def delivered(db: sqlite_utils.Database, submission_id: str, receipt: dict) -> None:
@@ -132,13 +139,20 @@ def release_leases(db: sqlite_utils.Database, expired_only: bool = True) -> int:
 
 
 def revive_dead(db: sqlite_utils.Database) -> int:
-    """`flask queue retry`: dead items go back to the queue, due now."""
+    """`flask queue retry`: dead items go back to the queue, and waiting ones, all due now.
+
+    Waiting items are included so that an operator can always say "try now", also
+    after a clock that ran ahead scheduled them for a far future.
+    """
     with transaction(db):
-        cursor = db.execute(
+        dead = db.execute(
             "UPDATE outbox SET status = ?, next_attempt_at = ?, attempts = 0 WHERE status = ?",
             [QUEUED, _iso(now()), DEAD],
-        )
-    return cursor.rowcount
+        ).rowcount
+        waiting = db.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE status = ?", [_iso(now()), WAITING]
+        ).rowcount
+    return dead + waiting
 
 
 def purge_delivered(db: sqlite_utils.Database, keep_days: int) -> int:
@@ -190,6 +204,14 @@ def count(db: sqlite_utils.Database, status: str = QUEUED) -> int:
 def waiting_count(db: sqlite_utils.Database) -> int:
     """Everything not yet acknowledged by the registry and not given up on."""
     return db["outbox"].count_where("status IN (?, ?, ?)", [QUEUED, SENDING, WAITING])
+
+
+def oldest_waiting(db: sqlite_utils.Database) -> datetime | None:
+    """When the longest-waiting undelivered application was submitted (None: nothing waits)."""
+    stamp = db.execute(
+        "SELECT MIN(created_at) FROM outbox WHERE status IN (?, ?, ?)", [QUEUED, SENDING, WAITING]
+    ).fetchone()[0]
+    return datetime.fromisoformat(stamp) if stamp else None
 
 
 def delivery_of(db: sqlite_utils.Database, submission_id: str) -> tuple[str, datetime | None]:

@@ -60,12 +60,12 @@ def status_command() -> None:
 
 @queue_cli.command("retry")
 def retry_command() -> None:
-    """Put dead items back in the queue and lift a pause."""
+    """Put dead items back in the queue, make waiting ones due now, and lift a pause."""
     db = get_db()
     revived = outbox.revive_dead(db)
     outbox.resume(db)
     audit.record("queue_retry", detail=f"revived {revived} from the command line")
-    click.echo(f"Revived {revived} dead items; the queue is not paused.")
+    click.echo(f"Revived {revived} dead or waiting items, due now; the queue is not paused.")
 
 
 @queue_cli.command("export")

@@ -3,8 +3,10 @@
 Exactly one runs per node (a file lock in the instance folder). It takes the
 oldest due item, records a lease before the POST, and records the outcome:
 
-- 201/200 with a JSON receipt naming this submission: delivered. A 2xx without
-  that receipt (a captive portal's login page, a proxy) is not a delivery.
+- 201/200 with a receipt signed by the registry (kiosk/receipt.py) for this
+  node, this submission and this payload hash: delivered. Any other 2xx (a
+  captive portal's login page, a proxy, a forged or unsigned receipt) is not a
+  delivery: retried, and the ciphertext is kept.
 - 400, 409, 413, 422: the registry will never take it; dead, with the reason.
 - 401, 403: this node's credentials are wrong; the whole queue pauses.
 - anything else (408, 429, 5xx, 404, redirects, network errors, timeouts):
@@ -25,11 +27,13 @@ from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from filelock import FileLock, Timeout
 from flask import Flask
 
-from .. import outbox
+from .. import outbox, receipt
 from ..db import connect
+from . import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ PERMANENT = {400, 409, 413, 422}
 CREDENTIALS = {401, 403}
 IDLE_SECONDS = 1.0
 PURGE_EVERY_SECONDS = 3600
+HEARTBEAT_SLACK = 10.0  # seconds: time for a purge or a slow disk, beyond sends and locks
 
 
 class Outcome(Enum):
@@ -68,36 +73,48 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects())
 
 
-def deliver(url: str, token: str, item: outbox.Item, timeout: float = 30) -> Result:
+@dataclass(frozen=True)
+class Registry:
+    """Where to deliver, and whose signed receipt to believe."""
+
+    url: str
+    token: str
+    node_id: str
+    receipt_key: Ed25519PublicKey | None
+
+
+def registry_of(app: Flask) -> Registry:
+    """The registry as this app's settings and identity name it now (tests change them)."""
+    node = app.extensions["node"]
+    return Registry(
+        app.config["REGISTRY_URL"], app.config["REGISTRY_TOKEN"], node.node_id, node.receipt_key
+    )
+
+
+def deliver(registry: Registry, item: outbox.Item, timeout: float = 30) -> Result:
     """POST one envelope and say what its answer means."""
     request = urllib.request.Request(
-        f"{url}/api/v1/applications",
+        f"{registry.url}/api/v1/applications",
         data=item.envelope.encode(),
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "Authorization": f"Bearer {token}",
+            "Authorization": f"Bearer {registry.token}",
             "Idempotency-Key": item.submission_id,
         },
     )
     try:
         with _opener.open(request, timeout=timeout) as response:
-            return _from_answer(item, response.status, response.read(1024 * 1024))
+            return _from_answer(registry, item, response.status, response.read(1024 * 1024))
     except urllib.error.HTTPError as error:
-        return _from_answer(item, error.code, error.read(64 * 1024))
+        return _from_answer(registry, item, error.code, error.read(64 * 1024))
     except (OSError, http.client.HTTPException) as error:  # refused, reset, timeout, DNS
         return Result(Outcome.RETRY, f"network: {type(error).__name__}: {error}")
 
 
-def _from_answer(item: outbox.Item, status: int, body: bytes) -> Result:
+def _from_answer(registry: Registry, item: outbox.Item, status: int, body: bytes) -> Result:
     if status in (200, 201):
-        try:
-            receipt = json.loads(body)
-        except ValueError:
-            receipt = None
-        if isinstance(receipt, dict) and receipt.get("submission_id") == item.submission_id:
-            return Result(Outcome.DELIVERED, receipt=receipt)
-        return Result(Outcome.RETRY, f"HTTP {status} without a receipt for this submission")
+        return _from_receipt(registry, item, status, body)
     detail = f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}"
     if status in PERMANENT:
         return Result(Outcome.DEAD, detail)
@@ -106,28 +123,59 @@ def _from_answer(item: outbox.Item, status: int, body: bytes) -> Result:
     return Result(Outcome.RETRY, detail)
 
 
+def _from_receipt(registry: Registry, item: outbox.Item, status: int, body: bytes) -> Result:
+    """A delivery only with the registry's signature over this node, id and payload hash."""
+    try:
+        answer = json.loads(body)
+    except (ValueError, RecursionError):
+        answer = None
+    if not isinstance(answer, dict) or answer.get("submission_id") != item.submission_id:
+        return Result(Outcome.RETRY, f"HTTP {status} without a receipt for this submission")
+    try:
+        receipt.check(
+            answer,
+            key=registry.receipt_key,
+            node_id=registry.node_id,
+            submission_id=item.submission_id,
+            payload_sha256=item.payload_sha256,
+        )
+    except receipt.ReceiptError as error:
+        return Result(Outcome.RETRY, f"HTTP {status} with a receipt not to be believed: {error}")
+    return Result(Outcome.DELIVERED, receipt=answer)
+
+
 class Forwarder:
-    """Drains the node's outbox; `run()` until `stop` is set."""
+    """Drains the node's outbox; `run()` until `stop` is set.
+
+    Nothing that goes wrong inside the loop ends it: a lock held past the busy
+    timeout, a full disk or a damaged page raises, is logged by its type alone
+    (a message could quote a row), and the loop backs off and opens the database
+    again. Each turn leaves a heartbeat for `/healthz`.
+    """
+
+    busy_timeout = 10.0  # seconds a write waits for another writer before it fails
 
     def __init__(self, app: Flask) -> None:
+        self.app = app
         self.config = app.config
-        self.lock = FileLock(str(Path(app.config["INSTANCE"]) / "forwarder.lock"))
+        self.instance = Path(app.config["INSTANCE"])
+        self.lock = FileLock(str(self.instance / "forwarder.lock"))
         self.stop = threading.Event()
         self.lease = timedelta(seconds=app.config["LEASE_SECONDS"])
+        self._failures = 0  # deliveries in a row that must be retried
+        self._since_purge = PURGE_EVERY_SECONDS
+        self._resume_after_wait = False
+        self._told_idle = False
 
     def step(self, db) -> Result | None:
         """Send one due item; None when nothing is due (or the queue is paused)."""
         if outbox.paused(db):
             return None
-        item = outbox.claim(db, self.lease)
+        cap = timedelta(seconds=self.config["BACKOFF_CAP"])
+        item = outbox.claim(db, self.lease, backoff_cap=cap)
         if item is None:
             return None
-        result = deliver(
-            self.config["REGISTRY_URL"],
-            self.config["REGISTRY_TOKEN"],
-            item,
-            timeout=self.config["SEND_TIMEOUT"],
-        )
+        result = deliver(registry_of(self.app), item, timeout=self.config["SEND_TIMEOUT"])
         if result.outcome is Outcome.DELIVERED:
             outbox.delivered(db, item.submission_id, result.receipt)
         elif result.outcome is Outcome.DEAD:
@@ -150,7 +198,9 @@ class Forwarder:
         try:
             self.lock.acquire(timeout=0)
         except Timeout:
-            log.info("Another forwarder is running for this node; this one stays idle.")
+            if not self._told_idle:
+                log.info("Another forwarder is running for this node; this one stays idle.")
+                self._told_idle = True
             return False
         try:
             self._loop()
@@ -159,48 +209,117 @@ class Forwarder:
         return True
 
     def _loop(self) -> None:
-        db = connect(self.config["DATABASE"])
+        db, errors, first = None, 0, True
+        self._beat(0)
+        try:
+            while not self.stop.is_set():
+                try:
+                    if db is None:
+                        db = self._open(resume=first)
+                        first = False
+                    wait = self._turn(db)
+                    errors = 0
+                except Exception as error:  # the loop outlives anything; see the class doc
+                    errors += 1
+                    wait = full_jitter(errors, *self._backoff())
+                    log.error(
+                        "The forwarder hit %s; it goes on in %.1f s.", type(error).__name__, wait
+                    )
+                    db = self._close(db)
+                self._beat(wait)
+                if wait:
+                    self.stop.wait(wait)
+                    self._since_purge += wait
+        finally:
+            self._close(db)
+
+    def _open(self, resume: bool):
+        """Connect, and take back every lease: holding the lock, no other forwarder is alive."""
+        db = connect(self.config["DATABASE"], busy_timeout=self.busy_timeout)
         try:
             released = outbox.release_leases(db, expired_only=False)
             if released:
                 log.info("Returned %d interrupted deliveries to the queue.", released)
-            outbox.resume(db)  # a restart may bring new credentials: try again
-            failures, since_purge = 0, PURGE_EVERY_SECONDS
-            while not self.stop.is_set():
-                if since_purge >= PURGE_EVERY_SECONDS:
-                    outbox.purge_delivered(db, self.config["KEEP_DAYS"])
-                    outbox.release_leases(db)
-                    since_purge = 0
-                result = self.step(db)
-                wait = self._pause_after(result, db, failures)
-                failures = failures + 1 if result and result.outcome is Outcome.RETRY else 0
-                if wait:
-                    self.stop.wait(wait)
-                    since_purge += wait
-        finally:
+            if resume:
+                outbox.resume(db)  # a restart may bring new credentials: try again
+        except BaseException:
             db.close()
+            raise
+        return db
 
-    def _pause_after(self, result: Result | None, db, failures: int) -> float:
+    @staticmethod
+    def _close(db) -> None:
+        if db is not None:
+            try:
+                db.close()
+            except Exception as error:  # a broken connection may not even close
+                log.warning("Closing the forwarder's database failed: %s", type(error).__name__)
+
+    def _turn(self, db) -> float:
+        """One go round the loop; how long to rest before the next."""
+        if self._resume_after_wait:
+            outbox.resume(db)  # someone may have fixed the credentials meanwhile
+            self._resume_after_wait = False
+        if self._since_purge >= PURGE_EVERY_SECONDS:
+            outbox.purge_delivered(db, self.config["KEEP_DAYS"])
+            outbox.release_leases(db)
+            self._since_purge = 0
+        result = self.step(db)
+        wait = self._pause_after(result, db)
+        self._failures = self._failures + 1 if result and result.outcome is Outcome.RETRY else 0
+        return wait
+
+    def _pause_after(self, result: Result | None, db) -> float:
         """How long to rest: none after progress, backoff after a failure, a beat when idle."""
         if result is None:
             if outbox.paused(db):
-                return self._paused_wait(db)
+                # While paused, look again after the longest backoff.
+                self._resume_after_wait = True
+                return self.config["BACKOFF_CAP"]
             return IDLE_SECONDS
         if result.outcome is Outcome.RETRY:
-            return full_jitter(failures + 1, *self._backoff())
+            return full_jitter(self._failures + 1, *self._backoff())
         return 0
 
-    def _paused_wait(self, db) -> float:
-        """While paused, look again after the longest backoff: someone may fix the credentials."""
-        cap = self.config["BACKOFF_CAP"]
-        self.stop.wait(cap)
-        outbox.resume(db)
-        return 0
+    def _beat(self, wait: float) -> None:
+        """Tell /healthz the next beat comes after `wait`, plus one send and one lock wait."""
+        budget = wait + self.config["SEND_TIMEOUT"] + self.busy_timeout + HEARTBEAT_SLACK
+        try:
+            heartbeat.beat(self.instance, budget)
+        except OSError as error:  # a full disk: /healthz will say so; the loop goes on
+            log.warning("The forwarder could not write its heartbeat: %s", type(error).__name__)
 
 
 def start_in_background(app: Flask) -> Forwarder:
-    """Run a forwarder in a daemon thread beside the web server (what run.py does)."""
+    """Run a forwarder in a daemon thread beside the web server (what run.py does).
+
+    A supervisor thread starts it again if it ever ends while not told to stop
+    (or keeps trying the lock while another process's forwarder holds it).
+    """
     forwarder = Forwarder(app)
-    thread = threading.Thread(target=forwarder.run, name="forwarder", daemon=True)
-    thread.start()
+    threading.Thread(
+        target=supervise, args=(forwarder,), name="forwarder-supervisor", daemon=True
+    ).start()
     return forwarder
+
+
+def supervise(forwarder: Forwarder) -> None:
+    """Keep one forwarder thread alive until `forwarder.stop` is set."""
+    while not forwarder.stop.is_set():
+        thread = threading.Thread(target=_run_quietly, args=(forwarder,), name="forwarder")
+        thread.daemon = True
+        thread.start()
+        thread.join()
+        if forwarder.stop.is_set():
+            return
+        delay = forwarder.config["BACKOFF_BASE"]
+        log.info("The forwarder thread ended; starting it again in %.1f s.", delay)
+        forwarder.stop.wait(delay)
+
+
+def _run_quietly(forwarder: Forwarder) -> None:
+    """`forwarder.run()`, its failure logged by type only (a message could quote a row)."""
+    try:
+        forwarder.run()
+    except Exception as error:
+        log.error("The forwarder thread failed: %s", type(error).__name__)

@@ -11,7 +11,7 @@ import pytest
 
 from kiosk import bundle, envelope, outbox, payload
 from kiosk.db import connect
-from kiosk.outbox.forwarder import Forwarder, Outcome, deliver, full_jitter
+from kiosk.outbox.forwarder import Forwarder, Outcome, deliver, full_jitter, registry_of
 from tests.forwarding import (
     ScriptedProxy,
     make_node,
@@ -133,9 +133,9 @@ def test_a_slow_answer_within_the_timeout_is_a_delivery(node, db, proxy):
 def test_a_delivery_whose_answer_was_lost_is_resent_and_counted_once(node, db, registry, proxy):
     """The registry stored it but the answer never came back: the resend gets the same receipt."""
     [submission_id] = queue_applications(node, 1)
-    item = outbox.claim(connect(node.config["DATABASE"]), timedelta(seconds=5))
-    first = deliver(proxy.url, node.config["REGISTRY_TOKEN"], item)
-    again = deliver(proxy.url, node.config["REGISTRY_TOKEN"], item)
+    item = outbox.claim(connect(node.config["DATABASE"]), timedelta(seconds=5), timedelta(0))
+    first = deliver(registry_of(node), item)
+    again = deliver(registry_of(node), item)
     assert first.outcome is again.outcome is Outcome.DELIVERED
     assert first.receipt["status"] == "created" and again.receipt["status"] == "already_received"
     assert first.receipt["registry_id"] == again.receipt["registry_id"]
@@ -150,7 +150,7 @@ def test_same_key_with_a_changed_payload_is_refused_and_never_overwrites(node, d
     changed["project"]["title"] = "Another title"
     sealed = node.extensions["node"].seal(payload.encode(changed).encode(), submission_id)
     item = outbox.Item(submission_id, envelope.canonical(sealed), 2)
-    result = deliver(registry[1], node.config["REGISTRY_TOKEN"], item)
+    result = deliver(registry_of(node), item)
     assert result.outcome is Outcome.DEAD and "HTTP 409" in result.detail
     assert registry_rows(registry[0])[0]["payload"] == stored
 
@@ -241,14 +241,14 @@ def test_a_tampered_envelope_is_refused(node, db, registry):
     body[-1] ^= 1
     sealed["body"] = base64.b64encode(bytes(body)).decode()
     item = outbox.Item(submission_id, envelope.canonical(sealed), 1)
-    result = deliver(registry[1], node.config["REGISTRY_TOKEN"], item)
+    result = deliver(registry_of(node), item)
     assert result.outcome is Outcome.DEAD and "signature" in result.detail
     assert registry_rows(registry[0]) == []
 
 
 def test_interrupted_sends_return_to_the_queue_when_a_forwarder_starts(node, db):
     queue_applications(node, 2)
-    outbox.claim(db, timedelta(minutes=10))  # a forwarder took it, then died
+    outbox.claim(db, timedelta(minutes=10), timedelta(0))  # a forwarder took it, then died
     assert states(db) == {"sending": 1, "queued": 1}
     assert outbox.release_leases(db) == 0  # the lease has not expired...
     assert outbox.release_leases(db, expired_only=False) == 1  # ...but the lock says it is dead

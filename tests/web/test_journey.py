@@ -50,13 +50,6 @@ def test_every_applicant_type_reaches_a_queued_submission(client, db, applicant_
     assert payload["project"]["target_groups"] == ["disabilities", "other"]
 
 
-def test_healthz_counts_the_queue(client):
-    assert client.get("/healthz").json == {"status": "ok", "database": True, "queued": 0}
-    answer_all(client)
-    submit(client)
-    assert client.get("/healthz").json["queued"] == 1
-
-
 def test_check_page_lists_every_answer_with_change_links(client):
     answer_all(client, "ngo")
     page = client.get("/apply/check").text
