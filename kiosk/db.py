@@ -1,46 +1,88 @@
-"""The SQLite database: one connection per request, pragmas, schema, transactions.
+"""The SQLite database: one connection per request, pragmas, the node's tables, transactions.
 
 The node's promise is that a submission shown as received survives a power cut,
 so every connection runs in WAL mode with ``synchronous=FULL``, and writes that
 must happen together run inside one ``BEGIN IMMEDIATE`` transaction.
+
+The file holds personal data until it is delivered, so it is made readable by
+its owner only (SQLite gives the -wal and -shm files the database file's mode),
+and a file that is damaged or not a database stops the start with one clear
+message (`DamagedDatabase`), checked once by `init_app`.
+
+Each module creates its own tables; kiosk/schema.py calls them all.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import click
 import sqlite_utils
 from flask import Flask, current_app, g
-from flask.cli import with_appcontext
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SECONDS = 3.0  # how long forget_deleted waits for readers to leave old pages
+CHECKPOINT_WAIT_MS = 100  # each checkpoint attempt's own wait for a reader
 
 
-def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open the database at `path` with the pragmas the node relies on."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+class DamagedDatabase(Exception):
+    """The database file is not a database, or fails its integrity check: restore a backup."""
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` empty and owner-only if missing, so SQLite keeps that mode for it."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def connect(path: str | Path, busy_timeout: float = 10) -> sqlite_utils.Database:
+    """Open the database at `path` with the pragmas the node relies on.
+
+    `busy_timeout` is how many seconds a statement waits for another writer.
+    """
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _private_file(Path(path))
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     # Deleted drafts are overwritten with zeros, not just marked free: what an
     # applicant typed must not be readable from the file after they leave.
     conn.execute("PRAGMA secure_delete=ON")
     return sqlite_utils.Database(conn)
 
 
-def forget_deleted(db: sqlite_utils.Database) -> None:
+def forget_deleted(db: sqlite_utils.Database) -> bool:
     """Copy the WAL into the database and empty it, so old copies of deleted rows go too.
 
     The write-ahead log keeps earlier versions of pages (a draft as it was typed)
     until it is reset; truncating it after a draft is deleted leaves nothing behind.
+    A reader with an older snapshot open blocks the reset, so the checkpoint is
+    tried again, briefly, until it completes. Returns False (and logs) if it never did.
     """
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    previous = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+    try:
+        deadline = time.monotonic() + CHECKPOINT_SECONDS
+        while True:
+            busy, frames, copied = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy and frames == copied:  # (0, 0, 0): all copied back, the log emptied
+                return True
+            if time.monotonic() >= deadline:
+                log.warning("The WAL could not be emptied: a reader kept an old snapshot open.")
+                return False
+            time.sleep(0.01)
+    finally:
+        db.execute(f"PRAGMA busy_timeout={previous}")
 
 
 def get_db() -> sqlite_utils.Database:
@@ -131,28 +173,48 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["node_state"].create(
         {"key": str, "value": str, "updated_at": str}, pk="key", if_not_exists=True
     )
-    from . import audit
-    from .staff import accounts
 
-    accounts.create_schema(db)
-    audit.create_schema(db)
-    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+def check(path: str | Path) -> str:
+    """Open the database and run SQLite's quick check; "ok", or raise DamagedDatabase."""
+    _tighten(Path(path))
+    try:
+        db = connect(path)
+        try:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+        finally:
+            db.close()
+    except sqlite3.OperationalError:
+        raise  # locked, no permission, no such folder: not damage, and it may pass
+    except sqlite3.DatabaseError as error:
+        reason = f"it is not a usable SQLite database ({error})"
+        raise DamagedDatabase(_damaged(path, reason)) from None
+    if problems != ["ok"]:
+        first = problems[0][:200]
+        reason = f"it fails its integrity check ({len(problems)} problems, first: {first})"
+        raise DamagedDatabase(_damaged(path, reason))
+    return "ok"
+
+
+def _damaged(path: str | Path, reason: str) -> str:
+    return (
+        f"The database {path} cannot be used: {reason}. Stop the node, move the file (and any"
+        " -wal and -shm file beside it) aside, copy the newest backup in its place"
+        " (README, Backups), and start again."
+    )
+
+
+def _tighten(path: Path) -> None:
+    """Files made before the node kept them private: owner-only from now on."""
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+        except (FileNotFoundError, PermissionError):
+            pass
 
 
 def init_app(app: Flask) -> None:
-    """Create the database and its tables on start, and close connections after requests."""
-    db = connect(app.config["DATABASE"])
-    try:
-        create_schema(db)
-    finally:
-        db.close()
+    """Check the database once on start, and close each request's connection after it."""
+    app.extensions["database_check"] = check(app.config["DATABASE"])
     app.teardown_appcontext(close_db)
-    app.cli.add_command(init_db_command)
-
-
-@click.command("init-db")
-@with_appcontext
-def init_db_command() -> None:
-    """Create the database tables if they do not exist yet."""
-    create_schema(get_db())
-    click.echo(f"Database ready: {current_app.config['DATABASE']}")
