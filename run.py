@@ -11,6 +11,7 @@ import sys
 from waitress import serve
 
 from kiosk.config import ConfigError
+from kiosk.db import DamagedDatabase
 from kiosk.serving import waitress_options
 
 
@@ -50,6 +51,9 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
+    except DamagedDatabase as error:  # no restart can help: a person must restore a backup
+        print(f"Database error: {error}", file=sys.stderr)
+        return 65  # EX_DATAERR: deploy/kiosk.service's RestartPreventExitStatus
 
 
 if __name__ == "__main__":

@@ -34,15 +34,30 @@ def create_app(config: dict | None = None) -> Flask:
     # A form token lives as long as the draft it protects: slow typists never lose a page.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["DRAFT_HOURS"] * 3600)
 
-    from . import assets, db, drafts, i18n, kiosk_mode, limits, node, preferences, security, speech
+    from . import (
+        assets,
+        backup,
+        db,
+        drafts,
+        i18n,
+        kiosk_mode,
+        limits,
+        node,
+        preferences,
+        schema,
+        security,
+        speech,
+    )
 
     assets.init_app(app)
     db.init_app(app)
+    schema.init_app(app)
     node.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     limits.init_app(app)
     app.cli.add_command(drafts.expire_drafts_command)
+    app.cli.add_command(backup.backup_command)
 
     from .audit import audit_cli
     from .outbox.cli import queue_cli
