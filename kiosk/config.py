@@ -30,7 +30,8 @@ DEFAULTS = {
     "KIOSK_NODE_ID": "",  # empty: made once and kept in <instance>/node_id
     "KIOSK_REGISTRY_URL": "http://127.0.0.1:8100",
     "KIOSK_REGISTRY_TOKEN": "",
-    "KIOSK_REGISTRY_PUBLIC_KEY": "",
+    "KIOSK_REGISTRY_PUBLIC_KEY": "",  # X25519: what applications are encrypted to
+    "KIOSK_REGISTRY_SIGNING_KEY": "",  # Ed25519: what the registry's receipts are signed with
     "KIOSK_FORWARDER": "on",
     "KIOSK_BACKOFF_BASE": "30",
     "KIOSK_BACKOFF_CAP": "1800",
@@ -44,6 +45,11 @@ DEFAULTS = {
     "KIOSK_IDLE_SECONDS": "120",
     "KIOSK_GRACE_SECONDS": "60",
     "KIOSK_PUBLIC_URL": "",  # where applicants check their status from home (QR code)
+    "KIOSK_HEALTH_MIN_FREE_MB": "200",  # /healthz fails below this much free disk
+    "KIOSK_HEALTH_MAX_WAIT_HOURS": "24",  # /healthz fails when an application waits longer
+    "KIOSK_LIMIT_DRAFTS": "20 per minute; 200 per hour",  # new applications per address
+    "KIOSK_LIMIT_LOGIN": "10 per minute; 50 per hour",  # staff sign-in attempts per address
+    "KIOSK_LIMIT_STATUS": "20 per minute; 200 per hour",  # status look-ups per address
 }
 
 # http(s)://host[:port], nothing else: the start of every address printed on a receipt.
@@ -137,7 +143,7 @@ def secret_key(instance: Path) -> str:
         return os.environ["SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # the node's files: owner only
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(secrets.token_hex(32))
@@ -166,6 +172,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "REGISTRY_URL": env["KIOSK_REGISTRY_URL"].rstrip("/"),
         "REGISTRY_TOKEN": env["KIOSK_REGISTRY_TOKEN"],
         "REGISTRY_PUBLIC_KEY": env["KIOSK_REGISTRY_PUBLIC_KEY"],
+        "REGISTRY_SIGNING_KEY": env["KIOSK_REGISTRY_SIGNING_KEY"],
         "FORWARDER": _switch("KIOSK_FORWARDER", env["KIOSK_FORWARDER"]),
         "BACKOFF_BASE": _seconds("KIOSK_BACKOFF_BASE", env["KIOSK_BACKOFF_BASE"]),
         "BACKOFF_CAP": _seconds("KIOSK_BACKOFF_CAP", env["KIOSK_BACKOFF_CAP"]),
@@ -179,4 +186,11 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", env["KIOSK_IDLE_SECONDS"], minimum=10),
         "GRACE_SECONDS": _int("KIOSK_GRACE_SECONDS", env["KIOSK_GRACE_SECONDS"], minimum=10),
         "PUBLIC_URL": _public_url(env),
+        "HEALTH_MIN_FREE_MB": _int("KIOSK_HEALTH_MIN_FREE_MB", env["KIOSK_HEALTH_MIN_FREE_MB"], 0),
+        "HEALTH_MAX_WAIT_HOURS": _int(
+            "KIOSK_HEALTH_MAX_WAIT_HOURS", env["KIOSK_HEALTH_MAX_WAIT_HOURS"]
+        ),
+        "LIMIT_DRAFTS": env["KIOSK_LIMIT_DRAFTS"],
+        "LIMIT_LOGIN": env["KIOSK_LIMIT_LOGIN"],
+        "LIMIT_STATUS": env["KIOSK_LIMIT_STATUS"],
     }
