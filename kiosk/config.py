@@ -48,7 +48,7 @@ DEFAULTS = {
     "KIOSK_HEALTH_MIN_FREE_MB": "200",  # /healthz fails below this much free disk
     "KIOSK_HEALTH_MAX_WAIT_HOURS": "24",  # /healthz fails when an application waits longer
     "KIOSK_LIMIT_DRAFTS": "20 per minute; 200 per hour",  # new applications per address
-    "KIOSK_LIMIT_LOGIN": "10 per minute; 50 per hour",  # staff sign-in attempts per address
+    "KIOSK_LIMIT_LOGIN": "30 per minute; 300 per hour",  # sign-ins per address (centre behind NAT)
     "KIOSK_LIMIT_STATUS": "20 per minute; 200 per hour",  # status look-ups per address
 }
 
