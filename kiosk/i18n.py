@@ -58,6 +58,9 @@ def remember_choice() -> None:
 def switch_links() -> list[dict]:
     """One link per language to this same page, with the current one marked.
 
+    The switch shows the current language as text, not as a link (a Tab stop that would
+    go nowhere); its url is there for anyone who needs one all the same.
+
     The link is this page's own path and query with `lang` replaced, never built with
     `url_for` from the query: a query argument named like one of url_for's own
     (`endpoint`, `_method`, `_external`) must not break every page, the error pages too.

@@ -81,6 +81,8 @@ def reading_help():
 def start_again():
     """Ask first; on yes, delete the answers and go back to the first screen."""
     back = safe_local_path(request.args.get("back"), url_for("journey.start"))
+    if request.method == "POST" and request.form.get("keep"):
+        return redirect(back)  # "No, go back": always safe, whatever the form token
     form = ConfirmForm()
     if form.validate_on_submit():
         return _reset()

@@ -233,21 +233,21 @@ def test_whole_application_with_the_keyboard_only(live_server, browser, coverage
     driver.delete_all_cookies()
     driver.get(live_server + "/?lang=kk")
     kb.skip_to_main()
-    kb.tab_to(lambda s: s["href"].endswith("/apply/applicant-type"))  # "Start now"
-    kb.enter_page()
+    kb.continue_()  # "Start now"
 
     for slug, data in answers_for("ngo"):
         assert kb.page() == f"/apply/{slug}"
         if slug == "target-groups":
             # Half way: the header's Accessibility link, then high contrast and larger text.
             kb.skip_to_main()
-            header = kb.tab(back=True)  # from <main> back up into the header
+            kb.tab(back=True)  # Back, just before <main>
+            header = kb.tab(back=True)  # on up into the header
             assert "/accessibility?next=/apply/target-groups" in header["href"], header
             kb.enter_page()
             _keyboard_settings(kb)
             assert page_state(driver)["classes"] == "theme-high-contrast text-large"
         kb.skip_to_main()
-        back = kb.tab()
+        back = kb.tab(back=True)  # Back sits before <main>: the skip link went past it
         assert "back-link" in back["cls"], back
         if slug == "contact":
             # Send the page empty, then follow the error summary to the field.
@@ -268,7 +268,7 @@ def test_whole_application_with_the_keyboard_only(live_server, browser, coverage
 
     assert kb.page() == "/apply/check"
     kb.skip_to_main()
-    kb.continue_()  # past every "Change" link to the button-link
+    kb.continue_()  # past every "Change" link to the Continue button
     assert kb.page() == "/apply/declaration"
     kb.skip_to_main()
     consent = kb.tab_to(lambda s: s["name"] == "consent")
@@ -314,7 +314,7 @@ def test_every_stop_shows_focus_on_every_kind_of_page(live_server, browser, cove
         set_answers(browser, {})
         press_main_button(browser)  # the error state: summary, messages, red borders
         _tab_through_page(kb)
-    browser.get(live_server + "/")  # the start page's button-link
+    browser.get(live_server + "/")  # the start page's "Start now"
     _tab_through_page(kb)
 
 

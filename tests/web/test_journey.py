@@ -120,7 +120,7 @@ def test_declaration_requires_consent(client, db):
 def test_start_page_shows_deadline_and_start_button(client):
     page = client.get("/").text
     assert "Applications close on 30 June 2027" in page
-    assert 'href="/apply/applicant-type"' in page
+    assert 'action="/apply/applicant-type"' in page  # "Start now", a button in a GET form
 
 
 def test_confirmation_without_submission_is_not_found(client):

@@ -74,6 +74,9 @@ def test_start_again_asks_then_deletes_the_draft_and_clears_the_browser(kiosk, k
     confirm = kiosk.get("/start-again?back=/apply/region")
     assert "Start again?" in confirm.text and 'href="/apply/region"' in confirm.text
     assert db["drafts"].count == 1  # asking deletes nothing
+    response = post_step(kiosk, "/start-again?back=/apply/region", {"keep": "y"})
+    assert response.headers["Location"] == "/apply/region"  # "No, go back"
+    assert db["drafts"].count == 1
     response = post_step(kiosk, "/start-again?back=/apply/region", {})
     assert response.headers["Location"] == "/kiosk"
     assert "cookies" in response.headers["Clear-Site-Data"]
@@ -85,7 +88,8 @@ def test_start_again_asks_then_deletes_the_draft_and_clears_the_browser(kiosk, k
 def test_start_again_never_sends_back_off_the_site(kiosk):
     page = kiosk.get("/start-again?back=https://evil.example/").text
     assert re.search(r'<a href="/" class="back-link">', page)
-    assert re.search(r'<a href="/" class="button button--secondary"', page)
+    response = post_step(kiosk, "/start-again?back=https://evil.example/", {"keep": "y"})
+    assert response.headers["Location"] == "/"
 
 
 def test_idle_timeout_post_forgets_the_applicant(kiosk, kiosk_app):

@@ -155,3 +155,24 @@ def test_character_count_is_not_a_live_region_until_the_script_adds_a_quiet_one(
         assert not any("aria-live" in a for _t, a in page.elements), name
         info = next(a for t, a in page.elements if a.get("id", "").endswith("-info"))
         assert "data-left-one" in info and "data-over-other" in info
+
+
+def test_back_comes_before_main_so_the_skip_link_passes_it(pages):
+    """GOV.UK's order: skip link, header, Back, then <main>; nothing of Back inside main."""
+    backs = 0
+    for name, page in pages.items():
+        tags = [(tag, attrs) for tag, attrs in page.elements]
+        main = next(i for i, (tag, _a) in enumerate(tags) if tag == "main")
+        for i, (tag, attrs) in enumerate(tags):
+            if tag == "a" and "back-link" in attrs.get("class", "").split():
+                assert i < main, (name, "Back inside <main>")
+                backs += 1
+    assert backs >= 10  # every question page, the check page and the declaration
+
+
+def test_the_current_language_is_text_marked_as_current_not_a_link(pages):
+    for name, page in pages.items():
+        current = [(tag, a) for tag, a in page.elements if "aria-current" in a]
+        assert [(tag, a.get("lang")) for tag, a in current] == [("span", "en")], name
+        assert not any(a.get("hreflang") == "en" for a in page.all("a")), name
+        assert {a.get("hreflang") for a in page.all("a") if a.get("hreflang")} == {"kk", "ru"}
