@@ -36,6 +36,9 @@ bp = Blueprint("speech", __name__)
 log = logging.getLogger(__name__)
 
 VOICES = {"kk": "kk", "ru": "ru", "en": "en"}  # the page's language -> espeak-ng voice
+# The Russian voice drops the letters only Kazakh has («Ұлытау» comes out as «Лытау») or
+# spells them out: it is given the nearest Russian letter instead. The Kazakh voice has them.
+RUSSIAN_LETTERS = str.maketrans("ӘәІіҢңҒғҮүҰұҚқӨөҺһ", "АаИиНнГгУуУуКкОоХх")
 MAX_CHARS = 1500
 RUNNING = threading.BoundedSemaphore(2)
 STALE_TEMP_SECONDS = 600
@@ -59,6 +62,8 @@ def speak():
     text = clean_line(raw)
     if not text:
         return _error(400, "no_text", "text is empty.")
+    if lang == "ru":
+        text = text.translate(RUSSIAN_LETTERS)
 
     path = cache_folder() / f"{hashlib.sha256(f'{lang}\n{text}'.encode()).hexdigest()}.wav"
     wav = _cached(path)

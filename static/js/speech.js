@@ -93,10 +93,16 @@
     if (started) { started.catch(function (e) { if (e.name !== "AbortError") { failed(); } }); }
   }
 
+  var KAZAKH = "ӘәІіҢңҒғҮүҰұҚқӨөҺһ", RUSSIAN = "АаИиНнГгУуУуКкОоХх";
+  function forVoice(text) { /* a Russian voice drops Kazakh letters: give it Russian ones */
+    if (lang !== "ru") { return text; }
+    return text.replace(/[ӘәІіҢңҒғҮүҰұҚқӨөҺһ]/g, function (c) { return RUSSIAN[KAZAKH.indexOf(c)]; });
+  }
+
   function speakInBrowser(i, id) {
     var synth = window.speechSynthesis;
     if (!synth || !window.SpeechSynthesisUtterance) { setPlaying(false); return; }
-    var u = new SpeechSynthesisUtterance(chunks[i]);
+    var u = new SpeechSynthesisUtterance(forVoice(chunks[i]));
     u.lang = lang;
     u.voice = synth.getVoices().filter(function (v) {
       return v.lang.toLowerCase().split(/[-_]/)[0] === lang;
