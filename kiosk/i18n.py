@@ -79,12 +79,20 @@ def switch_links() -> list[dict]:
     ]
 
 
-DAY_FORMATS = {"kk": "d MMMM y 'ж'.", "ru": "d MMMM y 'г'.", "en": "d MMMM y"}
+# Dates as the Ministry writes them, with no abbreviation for a voice to spell out: Kazakh
+# puts the year first, as Babel's own Kazakh pattern does (y 'ж'. d MMMM), but in full.
+DAY_FORMATS = {"kk": "y 'жылғы' d MMMM", "ru": "d MMMM y 'года'", "en": "d MMMM y"}
+MONTH_FORMATS = {"kk": "y 'жылғы' MMMM", "ru": "LLLL y 'года'", "en": "MMMM y"}
 
 
 def format_day(moment) -> str:
-    """A date as people write it: 30 маусым 2027 ж., 30 июня 2027 г., 30 June 2027."""
+    """A date as people write it: 2027 жылғы 30 маусым, 30 июня 2027 года, 30 June 2027."""
     return format_date(moment, DAY_FORMATS.get(current_language(), DAY_FORMATS["en"]))
+
+
+def format_month(moment) -> str:
+    """A month of a year: 2021 жылғы наурыз, март 2021 года, March 2021."""
+    return format_date(moment, MONTH_FORMATS.get(current_language(), MONTH_FORMATS["en"]))
 
 
 def format_moment(moment) -> str:
@@ -124,6 +132,7 @@ def init_app(app: Flask) -> None:
         language_links=switch_links,
         current_language=current_language,
         format_day=format_day,
+        format_month=format_month,
         format_moment=format_moment,
         format_number=format_number,
         gettext_in=gettext_in,

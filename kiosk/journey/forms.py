@@ -234,8 +234,15 @@ class StartDateForm(FlaskForm):
     )
 
     def validate(self, extra_validators=None) -> bool:
-        """Both parts valid, and together not in the future."""
+        """Both parts valid, and together not in the future.
+
+        A date left empty is one problem, not two (GOV.UK's date input): one message, at
+        the month, where the error summary links; the template marks both boxes.
+        """
         if not super().validate(extra_validators):
+            if not self.start_month.data and not self.start_year.data:
+                self.start_month.errors[:] = [_l("Enter the month and year the project started")]
+                self.start_year.errors[:] = []
             return False
         today = date.today()
         started = (int(normalised(self.start_year)), int(normalised(self.start_month)))

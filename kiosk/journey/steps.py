@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import phonenumbers
-from flask_babel import format_date
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 from .. import competition
+from ..i18n import format_month
 from . import forms
 
 
@@ -140,7 +141,11 @@ def _choice_label(options: dict, value: str) -> str:
 
 
 def summary(answers: dict) -> list[tuple[Step, str, list[str]]]:
-    """Rows for the check answers page: (step, question, lines of the answer)."""
+    """Rows for the check answers page: (step, question, lines of the answer).
+
+    An optional question left empty says so ("Not given"), so a screen reader has
+    something to read between the question and its "Change" link.
+    """
     rows: list[tuple[Step, str, list[str]]] = []
     for step in visible(answers):
         form = step.make_form(answers, meta={"csrf": False})
@@ -150,7 +155,10 @@ def summary(answers: dict) -> list[tuple[Step, str, list[str]]]:
         for name in step.fields():
             if name == "other_group":
                 continue
-            rows.append((step, str(form[name].label.text), _display(form, name, answers)))
+            lines = _display(form, name, answers)
+            if not any(lines):
+                lines = [gettext("Not given")]
+            rows.append((step, str(form[name].label.text), lines))
     return rows
 
 
@@ -178,4 +186,4 @@ def _start_date(answers: dict) -> str:
         month = date(int(answers["start_year"]), int(answers["start_month"]), 1)
     except (KeyError, ValueError):
         return ""
-    return format_date(month, "LLLL y")
+    return format_month(month)

@@ -140,7 +140,7 @@ def queue_retry():
     revived = outbox.revive_dead(db)
     outbox.resume(db)
     audit.record("queue_retry", staff_id=auth.current().id, detail=f"revived {revived}")
-    flash(_l("The queue will try the failed applications again."))
+    flash(_l("The applications that could not be sent will be tried again."))
     return redirect(url_for("staff.queue"))
 
 

@@ -27,7 +27,7 @@ def test_every_applicant_type_reaches_a_queued_submission(client, db, applicant_
 
     confirmation = client.get("/apply/confirmation")
     reference = re.search(r'class="reference">([0-9A-Z-]+)<', confirmation.text).group(1)
-    assert "Application complete" in confirmation.text
+    assert "Application submitted" in confirmation.text
 
     submission = next(iter(db["submissions"].rows))
     assert submission["reference"] == reference
