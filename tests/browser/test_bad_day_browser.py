@@ -29,7 +29,7 @@ TEXTS = {
         "en": "Your answers could not be saved just now",
     },
     "not available": {
-        "kk": "Қызмет дәл қазір қолжетімсіз",
+        "kk": "Сервис дәл қазір қолжетімсіз",
         "ru": "Сервис сейчас недоступен",
         "en": "The service is not available just now",
     },
