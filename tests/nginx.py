@@ -12,6 +12,7 @@ ones run.py uses, and configured like a deployed web node: KIOSK_TRUSTED_PROXY
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import os
 import shutil
@@ -67,8 +68,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (CN and SAN), valid for a day; (cert, key)."""
+@functools.cache
+def _certificate() -> tuple[bytes, bytes]:
+    """One self-signed certificate for 127.0.0.1 (CN and SAN) per test run: (cert, key) as PEM.
+
+    Every nginx of the run shows it, so one client context trusts them all.
+    """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOCALHOST)])
     now = datetime.datetime.now(datetime.UTC)
@@ -87,17 +92,25 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert, private = folder / "cert.pem", folder / "key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    private.chmod(0o600)
-    return cert, private
+    return certificate.public_bytes(serialization.Encoding.PEM), private
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """Write the run's certificate and key into `folder`; (cert path, key path)."""
+    cert_pem, key_pem = _certificate()
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    cert.write_bytes(cert_pem)
+    key.write_bytes(key_pem)
+    key.chmod(0o600)
+    return cert, key
+
+
+def ssl_context() -> ssl.SSLContext:
+    """A client context that trusts the tests' nginx (and nothing else)."""
+    return ssl.create_default_context(cadata=_certificate()[0].decode())
 
 
 def render_site(values: dict[str, str]) -> str:
@@ -137,7 +150,7 @@ class Nginx:
 
     def ssl_context(self) -> ssl.SSLContext:
         """A client context that trusts this nginx's certificate (and nothing else)."""
-        return ssl.create_default_context(cafile=str(self.cert))
+        return ssl_context()
 
     def error_log(self) -> str:
         path = self.folder / "error.log"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,10 +25,11 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from waitress.server import create_server
 
 from kiosk import create_app
 from tests.helpers import VALID_IIN, answers_for
+from tests.keys import NODE_KEYS
+from tests.nginx import behind_nginx, waitress
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -38,10 +38,18 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 
 @contextmanager
 def serve_app(**config):
-    """The app with `config` on top, served by waitress on 127.0.0.1 in a background thread.
+    """The app with `config` on top, deployed as a web node: waitress with run.py's options,
+    behind a real nginx over HTTPS with a self-signed certificate (tests/nginx.py).
 
-    Yields (app, base URL); the instance folder goes when the block ends.
+    Yields (app, the HTTPS base URL); the instance folder goes when the block ends.
     """
+    with behind_nginx(_serve_node, **config) as (app, front):
+        yield app, front.url
+
+
+@contextmanager
+def _serve_node(**config):
+    """The app served by waitress on 127.0.0.1 in a background thread: (app, its own URL)."""
     instance = Path(tempfile.mkdtemp(prefix="kiosk-browser-"))
     app = create_app(
         {
@@ -50,16 +58,14 @@ def serve_app(**config):
             # Cookies belong to a host, not a port: every test server on 127.0.0.1 would
             # otherwise share (and overwrite) one session cookie in the shared browser.
             "SESSION_COOKIE_NAME": f"session_{instance.name}",
+            **NODE_KEYS,
             **config,
         }
     )
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        yield app, f"http://127.0.0.1:{server.effective_port}"
+        with waitress(app) as url:
+            yield app, url
     finally:
-        server.close()
         shutil.rmtree(instance, ignore_errors=True)
 
 
@@ -96,6 +102,7 @@ def _options(javascript: bool) -> webdriver.ChromeOptions:
         "--window-size=1280,1000",
     ]:
         options.add_argument(flag)
+    options.accept_insecure_certs = True  # the test nginx's self-signed certificate
     if not javascript:
         options.add_experimental_option(
             "prefs", {"profile.managed_default_content_settings.javascript": 2}

@@ -19,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import AXE_SOURCE, AXE_TAGS, serve_app
+from tests.nginx import ssl_context
 
 TYPED = "Құпия жоба 4242"
 
@@ -136,7 +137,7 @@ def test_read_aloud_returns_audio_for_a_kk_page(kiosk_server, recording):
 
     # The same URL, fetched again, is a WAV (from the server's cache now).
     with urllib.request.urlopen(
-        first["src"] if "://" in first["src"] else base + first["src"]
+        first["src"] if "://" in first["src"] else base + first["src"], context=ssl_context()
     ) as r:
         assert r.status == 200 and r.headers["Content-Type"] == "audio/wav"
         wav = r.read()
