@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import create_app, speech
+from kiosk import speech
 from tests.helpers import post_step
 
 KAZAKH = "Жобаның атауы қандай? Комиссия жобаңызды осы қысқа атаумен таниды."
@@ -244,16 +244,8 @@ def test_csp_allows_our_own_audio(client):
 
 
 @pytest.fixture
-def kiosk_client(tmp_path):
-    app = create_app(
-        {
-            "INSTANCE": tmp_path,
-            "DATABASE": str(tmp_path / "kiosk.sqlite3"),
-            "SECRET_KEY": "test-secret",
-            "KIOSK_MODE": True,
-        }
-    )
-    return app.test_client()
+def kiosk_client(make_app):
+    return make_app(KIOSK_MODE=True).test_client()
 
 
 @pytest.mark.parametrize(
