@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
+from babel.numbers import get_group_symbol
 from flask import Flask, request, session, url_for
 from flask_babel import (
     Babel,
@@ -20,6 +21,9 @@ from flask_babel import (
     get_translations,
     gettext,
 )
+from markupsafe import Markup, escape
+
+from . import spoken
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 DEFAULT = "kk"
@@ -100,13 +104,29 @@ def format_moment(moment) -> str:
     return f"{format_day(moment)}, {format_time(moment, 'HH:mm')}"
 
 
-def plural(singular: str, plural_form: str, n: int, **variables) -> str:
-    """Like ngettext, but the number itself is shown as the language writes it (2 000, 2,000).
+def format_count(n: int) -> str | Markup:
+    """A count or a limit, written so that every voice reads it as a number.
+
+    Below 10 000 with no group separator (2000): eSpeak NG, NVDA's default voice, reads
+    «2 000» as "two zero zero zero", and Kazakh and Russian write four digits together
+    anyway. From 10 000 the language's grouping is seen (12 000, 12,000) and the plain
+    number heard (kiosk/spoken.py). static/js/enhance.js counts the same way.
+    """
+    return spoken.count(n, format_number(n))
+
+
+def group_separator() -> str:
+    """What the language puts between groups of digits (a no-break space, a comma)."""
+    return get_group_symbol(current_language())
+
+
+def plural(singular: str, plural_form: str, n: int, **variables) -> Markup:
+    """Like ngettext, with the number written by `format_count`; the result is markup.
 
     Marked for extraction as a keyword in the Makefile (`-k plural:1,2`).
     """
     text = get_translations().ngettext(singular, plural_form, n)
-    return text % {"num": format_number(n), **variables}
+    return escape(text) % {"num": format_count(n), **variables}
 
 
 def gettext_in(language: str, message: str) -> str:
@@ -135,6 +155,9 @@ def init_app(app: Flask) -> None:
         format_month=format_month,
         format_moment=format_moment,
         format_number=format_number,
+        format_count=format_count,
+        group_separator=group_separator,
+        spell_out=spoken.characters,
         gettext_in=gettext_in,
         parse_moment=datetime.fromisoformat,
     )

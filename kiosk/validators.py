@@ -14,12 +14,13 @@ from datetime import date
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import format_number, gettext, ngettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from wtforms import Field, Form
 from wtforms.validators import StopValidation, ValidationError
 
-from .i18n import plural
+from .i18n import format_count, plural
 from .identifiers import Problem, bin_problem, clean_number, iin_problem
 
 _KEEP = {"\n", "\t"}
@@ -111,7 +112,7 @@ class MaxLength:
                     "Use %(limit)s characters or fewer. You have %(num)s character too many.",
                     "Use %(limit)s characters or fewer. You have %(num)s characters too many.",
                     excess,
-                    limit=format_number(self.limit),
+                    limit=format_count(self.limit),
                 )
             )
 
@@ -242,10 +243,9 @@ class WholeNumber:
         digits = field.data.lstrip("0") or "0"
         # Compare lengths first: int() refuses strings over 4,300 digits, and has no need to try.
         if len(digits) > len(str(self.maximum)) or int(digits) > self.maximum:
+            maximum = format_count(self.maximum)  # markup: 10 000 000 seen, 10000000 heard
             raise ValidationError(
-                gettext(
-                    "Enter a number no bigger than %(maximum)s", maximum=format_number(self.maximum)
-                )
+                escape(gettext("Enter a number no bigger than %(maximum)s")) % {"maximum": maximum}
             )
         field.normalised = digits
 

@@ -9,7 +9,7 @@
   if (!data || !main || !window.Audio) { return; }
   var lang = document.documentElement.lang || "kk";
   var LIMIT = 300; /* characters a request: under the server's 1,500, and quick to start */
-  var WANTED = "h1,.error-summary__title,.error-summary__list li,label,legend,.hint,.error-message";
+  var WANTED = "h1,.error-summary__title,.error-summary__list li,label,legend,.hint,.error-message,.panel__body";
   var SKIP = "input,textarea,select,option,button,script,template,[aria-hidden='true']";
   var box = document.createElement("div");
   box.className = "button-group read-aloud";

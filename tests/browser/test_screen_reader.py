@@ -171,3 +171,127 @@ def test_no_wasted_tab_stops_current_language_and_back(live_server, browser, lan
     first = _tab(browser)
     assert first["tag"] == "input" and first["inMain"], first  # not Back
     assert "back-link" in _tab(browser, back=True)["cls"]  # Back is just before <main>
+
+
+# The "other group" checkbox --------------------------------------------------------------------
+
+
+def _other(driver) -> dict:
+    return driver.execute_script(
+        "const box = document.querySelector('input[name=target_groups][value=other]');"
+        "const panel = box.parentElement.querySelector('.checkboxes__conditional');"
+        "return {controls: box.getAttribute('aria-controls'),"
+        " expanded: box.getAttribute('aria-expanded'), panel: panel.id,"
+        " shown: getComputedStyle(panel).display !== 'none'};"
+    )
+
+
+def test_other_group_checkbox_says_it_shows_a_field(live_server, browser):
+    choose_settings(browser, live_server, "en", "standard")
+    browser.get(live_server + "/apply/target-groups")
+    state = _other(browser)
+    assert state == {
+        "controls": state["panel"],
+        "expanded": "false",
+        "panel": state["panel"],
+        "shown": False,
+    }
+    assert state["panel"]
+    label = browser.find_element(By.CSS_SELECTOR, "input[value=other] + label")
+    label.click()
+    assert _other(browser)["expanded"] == "true" and _other(browser)["shown"]
+    ActionChains(browser).send_keys(Keys.SPACE).perform()  # the box has focus after the click
+    assert _other(browser)["expanded"] == "false" and not _other(browser)["shown"]
+
+
+def test_other_group_reveal_without_javascript_is_the_css_one(live_server, browser_without_js):
+    driver = browser_without_js
+    choose_settings(driver, live_server, "en", "standard")
+    driver.get(live_server + "/apply/target-groups")
+    assert _other(driver)["controls"] is None and _other(driver)["expanded"] is None
+    driver.find_element(By.CSS_SELECTOR, "input[value=other] + label").click()
+    assert _other(driver)["shown"] and _other(driver)["expanded"] is None
+
+
+# Counts: the same format with and without the script -------------------------------------------
+
+_INFO = """
+const info = document.getElementById(arguments[0] + "-info");
+const without = (selector) => {
+  const copy = info.cloneNode(true);
+  for (const el of copy.querySelectorAll(selector)) el.remove();
+  return copy.textContent.trim();
+};
+const live = document.querySelector("[aria-live=polite]");
+return {seen: without(".visually-hidden"), heard: without("[aria-hidden=true]"),
+        live: live ? live.textContent : null};
+"""
+
+
+def _type_length(driver, field: str, length: int) -> None:
+    driver.execute_script(
+        "const el = document.getElementById(arguments[0]); el.value = 'ә'.repeat(arguments[1]);"
+        "el.dispatchEvent(new Event('input', {bubbles: true}));",
+        field,
+        length,
+    )
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_character_count_numbers_read_as_numbers_with_and_without_the_script(
+    live_server, browser, browser_without_js, lang
+):
+    from babel.numbers import format_decimal
+
+    choose_settings(browser_without_js, live_server, lang, "standard")
+    browser_without_js.get(live_server + "/apply/problem")
+    without = browser_without_js.execute_script(_INFO, "problem")["seen"]
+    assert "2000" in without, without
+
+    choose_settings(browser, live_server, lang, "standard")
+    browser.get(live_server + "/apply/problem")
+    with_script = browser.execute_script(_INFO, "problem")
+    assert "2000" in with_script["seen"] and without != with_script["seen"]  # the live count
+    _type_length(browser, "problem", 10)
+    assert "1990" in browser.execute_script(_INFO, "problem")["seen"]
+    WebDriverWait(browser, 5).until(lambda d: d.execute_script(_INFO, "problem")["live"])
+    assert "1990" in browser.execute_script(_INFO, "problem")["live"]
+
+    _type_length(browser, "problem", 14_500)  # 12 500 too many: seen grouped, heard plain
+    count = browser.execute_script(_INFO, "problem")
+    assert format_decimal(12_500, locale=lang) in count["seen"], count
+    assert "12500" in count["heard"] and "12500" not in count["seen"], count
+    WebDriverWait(browser, 5).until(lambda d: "12500" in d.execute_script(_INFO, "problem")["live"])
+
+
+# Read aloud says a reference character by character ---------------------------------------------
+
+_SENT = """
+window.__sent = [];
+window.Audio = function (src) {
+  window.__sent.push(String(src));
+  return {play: () => Promise.resolve(), pause: () => {}, addEventListener: () => {},
+          currentTime: 0, error: null};
+};
+"""
+
+
+def test_read_aloud_says_a_reference_character_by_character(kiosk_live_server, browser):
+    from urllib.parse import parse_qs
+
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _SENT})
+    try:
+        browser.get(kiosk_live_server + "/kiosk")
+        browser.delete_all_cookies()
+        browser.get(kiosk_live_server + "/kiosk/help?lang=kk")
+        set_answers(browser, {"read_aloud": "y"})
+        press_main_button(browser)
+        browser.get(kiosk_live_server + "/status")
+        browser.find_element(By.CSS_SELECTOR, "main .read-aloud__read").click()
+        WebDriverWait(browser, 5).until(lambda d: d.execute_script("return window.__sent.length"))
+        sent = browser.execute_script("return window.__sent")
+        text = " ".join(parse_qs(urlsplit(src).query)["text"][0] for src in sent)
+        assert "7, K, 3, M, 9, Q, X, T, W" in text, text
+        assert "7K3M-9QXT-W" not in text
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", script)

@@ -53,7 +53,7 @@ def test_every_applicant_type_reaches_a_queued_submission(client, db, applicant_
 def test_check_page_lists_every_answer_with_change_links(client):
     answer_all(client, "ngo")
     page = client.get("/apply/check").text
-    for shown in ["«Қамқор» қоғамдық қоры", VALID_BIN, "+7 701 234 5678", "Almaty", "March 2021"]:
+    for shown in ["«Қамқор» қоғамдық қоры", VALID_BIN, "+7 701 234 56 78", "Almaty", "March 2021"]:
         assert shown in page
     assert "Other socially vulnerable groups: Саңыраулар" in page
     links = re.findall(r'href="(/apply/[a-z-]+\?change=1)"', page)

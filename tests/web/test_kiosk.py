@@ -163,7 +163,7 @@ def test_receipt_has_a_qr_code_of_the_status_page(kiosk_app, kiosk):
     answer_all(kiosk)
     submit(kiosk)
     page = kiosk.get("/apply/receipt").text
-    reference = re.search(r'class="summary-list__value reference">([^<]+)<', page).group(1)
+    reference = re.search(r'class="reference">([^<]+)<', page).group(1)
     assert f"https://apply.example.kz/status?reference={reference}" in page
     assert '<svg role="img"' in page and "<title>" in page
     assert "receipt-print.css" in page

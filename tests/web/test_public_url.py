@@ -17,7 +17,7 @@ def _status_address(client) -> str:
     session = client.get_cookie("kiosk_session")  # the browser sends it to whatever host it asks
     client.set_cookie("kiosk_session", session.value, domain=FORGED)
     page = client.get("/apply/receipt", headers={"Host": FORGED}).text
-    reference = re.search(r'class="summary-list__value reference">([^<]+)<', page).group(1)
+    reference = re.search(r'class="reference">([^<]+)<', page).group(1)
     assert FORGED not in page
     return re.search(
         rf'(https?://[^\s"<>/]+)/status\?reference={re.escape(reference)}', page
