@@ -193,8 +193,27 @@ def nginx(upstream: str, https_port: int | None = None) -> Iterator[Nginx]:
     folder = Path(tempfile.mkdtemp(prefix="kiosk-nginx-"))
     https_port = https_port or free_port()
     http_port = free_port()
-    cert, key = make_certificate(folder)
-    site = render_site(site_values(http_port, https_port, upstream, cert, key))
+    process = None
+    try:
+        cert, key = make_certificate(folder)
+        site = render_site(site_values(http_port, https_port, upstream, cert, key))
+        process = _start(folder, site)
+        _wait_until_listening(https_port, process, folder)
+        yield Nginx(
+            url=f"https://{LOCALHOST}:{https_port}",
+            http_url=f"http://{LOCALHOST}:{http_port}",
+            upstream=upstream,
+            cert=cert,
+            folder=folder,
+        )
+    finally:
+        if process is not None:
+            _stop(process)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start(folder: Path, site: str) -> subprocess.Popen:
+    """Write the site and its `http {}` wrapper into `folder`, and start nginx on them."""
     (folder / "site.conf").write_text(site, encoding="utf8")
     # As root, nginx's workers would run as nobody, who cannot enter this private folder.
     user = "user root;" if os.geteuid() == 0 else ""
@@ -208,19 +227,7 @@ def nginx(upstream: str, https_port: int | None = None) -> Iterator[Nginx]:
         "-g",
         f"daemon off; pid {folder}/nginx.pid; error_log {folder}/error.log;",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_until_listening(https_port, process, folder)
-        yield Nginx(
-            url=f"https://{LOCALHOST}:{https_port}",
-            http_url=f"http://{LOCALHOST}:{http_port}",
-            upstream=upstream,
-            cert=cert,
-            folder=folder,
-        )
-    finally:
-        _stop(process)
-        shutil.rmtree(folder, ignore_errors=True)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from tests.helpers import answers_for, token
 from tests.nginx import ROOT, SITE, site_values, waitress
 
 EXPIRED = "This page has expired"
-RECEIPT = 'class="summary-list__value reference"'
+RECEIPT = "/status?reference="  # the receipt's status address
 HSTS = "max-age=63072000; includeSubDomains"
 CLIENT = "127.0.0.2"  # loopback too, but not nginx's own address
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
