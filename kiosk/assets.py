@@ -28,5 +28,32 @@ def asset(filename: str) -> str:
     return url_for("static", filename=filename)
 
 
+# The parts a page may add to base.css, in the order they follow it (scripts/build_assets.py).
+PARTS = ("web", "staff", "kiosk", "receipt")
+
+
+def stylesheets(*parts: str) -> list[str]:
+    """The stylesheet of a page: base.css and `parts` (web, staff, kiosk, receipt) as one file.
+
+    The built file joins them (scripts/build_assets.py), so a page loads one stylesheet; until
+    it is built, or once a source is newer, each source file is linked on its own.
+    """
+    wanted = [part for part in PARTS if part in parts]
+    names = ["base", *wanted]
+    built = "css/" + "-".join(names) + ".css"
+    folder = Path(current_app.static_folder)
+    try:
+        fresh = all(
+            (folder / "min" / built).stat().st_mtime >= (folder / f"css/{name}.css").stat().st_mtime
+            for name in names
+        )
+    except FileNotFoundError:
+        fresh = False
+    if fresh:
+        return [url_for("static", filename=f"min/{built}")]
+    return [url_for("static", filename=f"css/{name}.css") for name in names]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["asset"] = asset
+    app.jinja_env.globals["stylesheets"] = stylesheets

@@ -133,7 +133,8 @@ def test_receipt_shows_reference_and_region(client, db):
     receipt = client.get("/apply/receipt").text
     reference = next(iter(db["submissions"].rows))["reference"]
     assert reference in receipt and "Almaty" in receipt
-    assert 'media="print"' in receipt
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)">', receipt).group(1)
+    assert "@media print" in client.get(stylesheet).text
 
 
 def test_a_question_hidden_for_this_applicant_redirects_to_the_start_of_the_journey(client):

@@ -50,6 +50,8 @@ def test_every_page_stays_within_30_kb_from_our_origin(make_app, kiosk):
         for url in LOADS.findall(html.decode()):
             if url.startswith("data:"):
                 continue  # inline: already counted in the page
+            if url.endswith(".woff2"):
+                continue  # the two fonts, preloaded: exempt, like the CSS's url()s
             assert url.startswith("/") and not url.startswith("//"), (name, url)
             loaded = client.get(url)
             assert loaded.status_code == 200, (name, url)
@@ -61,3 +63,37 @@ def test_every_page_stays_within_30_kb_from_our_origin(make_app, kiosk):
     over = {name: size for name, size in weights.items() if size > BUDGET}
     assert not over, f"over {BUDGET} bytes: {over}"
     assert len(weights) >= 20
+
+
+PRELOADS = re.compile(
+    r'<link rel="preload" href="([^"]+)" as="font" type="font/woff2" crossorigin>'
+)
+STYLESHEETS = re.compile(r'<link rel="stylesheet" href="([^"]+)"[^>]*>')
+
+
+@pytest.mark.parametrize("kiosk", [False, True], ids=["web", "kiosk"])
+def test_every_page_loads_one_stylesheet_and_the_two_fonts_it_preloads(make_app, kiosk):
+    """HTML, one CSS file and two fonts: four requests before any script a page needs.
+
+    On the web the fonts are preloaded with the very URLs the stylesheet asks for (and
+    `crossorigin`, as a font is fetched), so each comes once and early.
+    """
+    app = make_app(KIOSK_MODE=kiosk)
+    client = app.test_client()
+    for name, html in _every_page(client, kiosk).items():
+        page = html.decode()
+        sheets = STYLESHEETS.findall(page)
+        assert len(sheets) == 1 and re.fullmatch(r"/static/min/css/base[a-z-]*\.css", sheets[0]), (
+            name,
+            sheets,
+        )
+        css = client.get(sheets[0]).data.decode()
+        fonts = {
+            "/static/" + url.removeprefix("../../")
+            for url in re.findall(r'url\("?([^")]+\.woff2)"?\)', css)
+        }
+        assert len(fonts) == 2, (name, fonts)
+        preloaded = [] if kiosk else sorted(fonts)  # a kiosk has them from its own node at once
+        assert sorted(PRELOADS.findall(page)) == preloaded, (name, fonts)
+        other = [u for u in LOADS.findall(page) if u not in {*sheets, *fonts} and u != "data:,"]
+        assert all(u.endswith(".js") for u in other), (name, other)
