@@ -10,7 +10,7 @@ from datetime import datetime
 from urllib.parse import quote, urlencode
 
 from babel.numbers import get_group_symbol
-from flask import Flask, request, session, url_for
+from flask import Flask, current_app, request, session, url_for
 from flask_babel import (
     Babel,
     force_locale,
@@ -30,12 +30,18 @@ DEFAULT = "kk"
 
 
 def select_locale() -> str:
-    """?lang= on the URL, else the choice kept in the session, else the browser's best match."""
+    """?lang= on the URL, else the choice kept in the session, else the browser's best match.
+
+    A kiosk speaks Kazakh until a language is chosen, whatever its browser is set to (often
+    English): Accept-Language tells of the machine, not of the person in front of it.
+    """
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
     if session.get("lang") in LANGUAGES:
         return session["lang"]
+    if current_app.config.get("KIOSK_MODE"):
+        return DEFAULT
     return from_accept_language()
 
 

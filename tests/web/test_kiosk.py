@@ -19,7 +19,11 @@ def kiosk_app(make_app):
 
 @pytest.fixture
 def kiosk(kiosk_app):
-    return english_client(kiosk_app)
+    """A kiosk whose browser asks for English, where English was chosen (a kiosk speaks Kazakh
+    until a language is chosen: test_kiosk_language.py)."""
+    client = english_client(kiosk_app)
+    client.get("/kiosk/help?lang=en")
+    return client
 
 
 def test_welcome_offers_three_languages_each_in_itself(kiosk):
@@ -166,7 +170,8 @@ def test_receipt_has_a_qr_code_of_the_status_page(kiosk_app, kiosk):
     reference = re.search(r'class="reference">([^<]+)<', page).group(1)
     assert f"https://apply.example.kz/status?reference={reference}" in page
     assert '<svg role="img"' in page and "<title>" in page
-    assert "receipt-print.css" in page
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)">', page).group(1)
+    assert "@page receipt{size:80mm auto" in kiosk.get(stylesheet).text  # its printer's paper
 
 
 def test_bad_kiosk_region_stops_the_start(tmp_path):
