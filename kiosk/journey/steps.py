@@ -64,14 +64,17 @@ class Step:
 
     def is_complete(self, answers: dict) -> bool:
         """Whether the stored answers for this step still pass its checks."""
+        return self.checked_form(answers).validate()
+
+    def checked_form(self, answers: dict) -> FlaskForm:
+        """The step's form posted with these answers, as a browser would send them."""
         formdata = MultiDict()
         for name in self.fields():
             value = answers.get(name)
             for item in value if isinstance(value, list) else [value]:
                 if item is not None:
                     formdata.add(name, item)
-        form = self.form(formdata=formdata, meta={"csrf": False}, **self.options(answers))
-        return form.validate()
+        return self.form(formdata=formdata, meta={"csrf": False}, **self.options(answers))
 
 
 def _is_field(form_class: type, name: str) -> bool:

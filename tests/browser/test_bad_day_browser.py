@@ -5,10 +5,7 @@ in kk, ru and en, standard and high contrast (AAA), with its message in the page
 
 from __future__ import annotations
 
-import errno
-import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -21,6 +18,7 @@ from tests.browser.conftest import (
     serve_app,
     set_answers,
 )
+from tests.disk import small_disk
 
 TEXTS = {
     "not saved": {
@@ -41,36 +39,16 @@ TEXTS = {
 }
 
 
-class Disk:
-    """A real 8 MB tmpfs for the node's instance folder, which a test can fill and free."""
-
-    def __init__(self, mount: Path) -> None:
-        self.mount = mount
-        self.filler = mount / "filler"
-
-    def fill(self) -> None:
-        with open(self.filler, "wb") as file:
-            try:
-                while True:
-                    file.write(b"\0" * 65536)
-                    file.flush()
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
-
-    def free(self) -> None:
-        self.filler.unlink(missing_ok=True)
-
-
 @pytest.fixture(scope="module")
 def small_disk_server(tmp_path_factory):
-    mount = tmp_path_factory.mktemp("disk")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
-    try:
-        config = {"INSTANCE": mount, "DATABASE": str(mount / "kiosk.sqlite3"), "SECRET_KEY": "d"}
+    with small_disk(tmp_path_factory.mktemp("disk")) as disk:
+        config = {
+            "INSTANCE": disk.mount,
+            "DATABASE": str(disk.mount / "kiosk.sqlite3"),
+            "SECRET_KEY": "d",
+        }
         with serve_app(**config) as (app, url):
-            yield app, url, Disk(mount)
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
+            yield app, url, disk
 
 
 def _main_text(driver) -> str:

@@ -7,11 +7,9 @@ typed kept, never a 500.
 
 from __future__ import annotations
 
-import errno
 import logging
 import re
 import sqlite3
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +17,7 @@ import pytest
 from kiosk import db as kiosk_db
 from kiosk.journey import views
 from tests.conftest import english_client
+from tests.disk import small_disk
 from tests.helpers import answer_all, post_step, submit, token
 
 NOT_SAVED = "Your answers could not be saved just now"
@@ -49,27 +48,9 @@ def lock_held(app, short_busy_timeout):
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A real 8 MB file system (tmpfs) for the node's instance folder, and a way to fill it."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
-    filler = mount / "filler"
-
-    def fill() -> None:
-        with open(filler, "wb") as file:
-            try:
-                while True:
-                    file.write(b"\0" * 65536)
-                    file.flush()
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
-
-    def free() -> None:
-        filler.unlink()
-
-    yield mount, fill, free
-    subprocess.run(["umount", "-l", str(mount)], check=True)
+def disk(tmp_path):
+    with small_disk(tmp_path / "disk") as mounted:
+        yield mounted
 
 
 def test_a_question_under_a_long_lock_shows_the_page_again_with_the_answer(client, lock_held):
@@ -80,13 +61,12 @@ def test_a_question_under_a_long_lock_shows_the_page_again_with_the_answer(clien
     assert 'value="Онлайн сурдоаударма"' in post.text
 
 
-def test_a_submit_on_a_full_disk_keeps_the_page_and_sends_once_space_is_back(make_app, small_disk):
-    mount, fill, free = small_disk
-    app = make_app(INSTANCE=mount, DATABASE=str(mount / "kiosk.sqlite3"))
+def test_a_submit_on_a_full_disk_keeps_the_page_and_sends_once_space_is_back(make_app, disk):
+    app = make_app(INSTANCE=disk.mount, DATABASE=str(disk.mount / "kiosk.sqlite3"))
     client = english_client(app)
     answer_all(client)
     page = client.get("/apply/declaration").text
-    fill()
+    disk.fill()
     response = client.post("/apply/declaration", data={"consent": "y", "csrf_token": token(page)})
     assert response.status_code == 200
     assert NOT_SAVED in response.text
@@ -99,7 +79,7 @@ def test_a_submit_on_a_full_disk_keeps_the_page_and_sends_once_space_is_back(mak
     assert reading.status_code == 503 and "Retry-After" in reading.headers
     assert "cannot open applications just now" in reading.text
     assert "Content-Security-Policy" in reading.headers
-    free()
+    disk.free()
     assert submit(client).status_code == 303
     assert client.get("/apply/confirmation").status_code == 200
     database = kiosk_db.connect(app.config["DATABASE"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from werkzeug.datastructures import MultiDict
 
 from kiosk import competition, payload, submissions
 from kiosk.competition import Limit
@@ -99,13 +98,7 @@ def _step_with(name: str) -> steps.Step:
 
 def _accepts(step: steps.Step, answers: dict) -> dict | None:
     """What the step's form stores for these answers, or None if the form refuses them."""
-    formdata = MultiDict()
-    for name in step.fields():
-        value = answers.get(name)
-        for item in value if isinstance(value, list) else [value]:
-            if item is not None:
-                formdata.add(name, item)
-    form = step.form(formdata=formdata, meta={"csrf": False}, **step.options(answers))
+    form = step.checked_form(answers)
     if not form.validate():
         return None
     return {name: getattr(form[name], "normalised", form[name].data) for name in step.fields()}

@@ -1,0 +1,43 @@
+"""A real small file system (tmpfs, mounted as root) that a test can fill up and free again.
+
+A full disk is not mocked: SQLite then fails the way it fails on a kiosk whose disk is full,
+down to opening the database at all.
+"""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class SmallDisk:
+    def __init__(self, mount: Path) -> None:
+        self.mount = mount
+        self.filler = mount / "filler"
+
+    def fill(self) -> None:
+        """Write zeros until the file system says there is no space left."""
+        with open(self.filler, "wb") as file:
+            try:
+                while True:
+                    file.write(b"\0" * 65536)
+                    file.flush()
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+
+@contextmanager
+def small_disk(folder: Path, size: str = "8m") -> Iterator[SmallDisk]:
+    """Mount a tmpfs of `size` on `folder` for the block, unmounted afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
+    try:
+        yield SmallDisk(folder)
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
