@@ -51,13 +51,17 @@ def connect(path: str | Path, busy_timeout: float = 10) -> sqlite_utils.Database
     conn = sqlite3.connect(
         path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
     )
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-    # Deleted drafts are overwritten with zeros, not just marked free: what an
-    # applicant typed must not be readable from the file after they leave.
-    conn.execute("PRAGMA secure_delete=ON")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        # Deleted drafts are overwritten with zeros, not just marked free: what an
+        # applicant typed must not be readable from the file after they leave.
+        conn.execute("PRAGMA secure_delete=ON")
+    except sqlite3.Error:
+        conn.close()  # now, not whenever the traceback is collected (a full disk, a lock)
+        raise
     return sqlite_utils.Database(conn)
 
 

@@ -19,8 +19,12 @@ class SmallDisk:
         self.filler = mount / "filler"
 
     def fill(self) -> None:
-        """Write zeros until the file system says there is no space left."""
-        with open(self.filler, "wb") as file:
+        """Write zeros until the file system says there is no space left.
+
+        Call it again before each request that must meet a full disk: SQLite deletes its
+        write-ahead log when a connection closes, and that frees a few pages again.
+        """
+        with open(self.filler, "ab") as file:
             try:
                 while True:
                     file.write(b"\0" * 65536)

@@ -81,6 +81,7 @@ def test_bad_day_pages_are_accessible_and_translated(browser, small_disk_server,
         field = browser.find_element(By.NAME, "project_title")
         assert field.get_attribute("value") == "Онлайн сурдоаударма"
         problems += [f"not saved: {p}" for p in axe_problems(browser, aaa=aaa)]
+        disk.fill()
         browser.get(f"{base}/apply/check")
         assert TEXTS["not available"][lang] in _main_text(browser)
         problems += [f"not available: {p}" for p in axe_problems(browser, aaa=aaa)]

@@ -71,10 +71,12 @@ def test_a_submit_on_a_full_disk_keeps_the_page_and_sends_once_space_is_back(mak
     assert response.status_code == 200
     assert NOT_SAVED in response.text
     assert re.search(r'name="consent"[^>]*checked', response.text)  # the tick is kept
+    disk.fill()
     on_a_question = client.post(
         "/apply/settlement", data={"settlement": "Қарағанды", "csrf_token": token(page)}
     )
     assert on_a_question.status_code == 200 and 'value="Қарағанды"' in on_a_question.text
+    disk.fill()
     reading = client.get("/apply/check")
     assert reading.status_code == 503 and "Retry-After" in reading.headers
     assert "cannot open applications just now" in reading.text
