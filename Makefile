@@ -7,6 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
 ESPEAK := /usr/bin/espeak-ng
+FONTS := /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 NGINX := /usr/sbin/nginx
 
 .PHONY: run test venv dev translations compile assets lint format bench clean
@@ -14,7 +15,7 @@ NGINX := /usr/sbin/nginx
 run: $(VENV)/.installed compile assets
 	$(BIN)/python run.py
 
-test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK) $(NGINX)
+test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK) $(FONTS) $(NGINX)
 	$(BIN)/python -m pytest
 
 $(VENV)/bin/python:
@@ -46,6 +47,11 @@ $(ESPEAK):
 $(NGINX):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx
+
+# The local fonts the fallback faces are measured against (tests/unit/test_stylesheet.py).
+$(FONTS):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-liberation fonts-dejavu-core
 
 # Extract texts from code and templates, merge them into the kk/ru/en catalogs, compile.
 translations: $(VENV)/.installed

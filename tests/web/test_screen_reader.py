@@ -8,7 +8,6 @@ characters one by one, an IIN like its digits.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -18,7 +17,6 @@ from kiosk import spoken
 from tests.helpers import VALID_IIN, answer_all, post_step, submit
 
 LANGUAGES = ["kk", "ru", "en"]
-needs_espeak = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng not installed")
 
 
 def phonemes(lang: str, text: str) -> str:
@@ -57,7 +55,6 @@ def test_the_character_limit_is_written_without_a_group_separator(app, lang):
     assert not re.search(r"2[\s\u00a0\u202f,.]000", info), info
 
 
-@needs_espeak
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_count_sounds_like_the_number(app, lang):
     """What the page says is heard as two thousand, not "two zero zero zero"."""
@@ -69,7 +66,6 @@ def test_a_count_sounds_like_the_number(app, lang):
         assert number not in phonemes(lang, format_decimal(2000, locale=lang))
 
 
-@needs_espeak
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_large_counts_are_seen_grouped_and_heard_plain(app, lang):
     client = _client(app, lang)
@@ -97,7 +93,6 @@ def test_a_reference_is_spoken_character_by_character():
     assert spoken.characters("7K3M-9QXT-W") == "7, K, 3, M, 9, Q, X, T, W"
 
 
-@needs_espeak
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_each_character_of_a_reference_is_said_as_a_letter_or_a_digit(lang):
     """Alone, each character has its name; the spoken form says exactly those names.
@@ -142,7 +137,6 @@ def _check_row(page: str, key_contains: str) -> str:
     raise AssertionError(key_contains)
 
 
-@needs_espeak
 def test_the_iin_is_seen_whole_and_heard_digit_by_digit(app):
     client = _client(app, "ru")
     answer_all(client, "individual")
@@ -154,7 +148,6 @@ def test_the_iin_is_seen_whole_and_heard_digit_by_digit(app):
     assert said != phonemes("ru", VALID_IIN).split()  # not "eight hundred and eighty billion …"
 
 
-@needs_espeak
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_phone_number_is_grouped_as_its_hint_shows_it(app, lang):
     client = _client(app, lang)
