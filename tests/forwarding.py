@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from waitress.server import create_server
 
-from kiosk import create_app, drafts, envelope, receipt, submissions
+from kiosk import create_app, drafts, envelope, payload, receipt, submissions
 from kiosk.db import get_db
 from kiosk.registry import create_registry_app
 from kiosk.registry import store as registry_store
@@ -183,3 +183,30 @@ def _read_request(sock: socket.socket) -> bytes:
         line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")
     )
     return head + b"\r\nConnection: close\r\n\r\n" + body
+
+
+def valid_application(submission_id: str, name: str = "Әлия") -> dict:
+    """A payload that passes the registry's schema, for tests that break one part of it."""
+    return {
+        "schema": payload.SCHEMA,
+        "submission_id": submission_id,
+        "reference": "7K3M-9QXT-W",
+        "submitted_at": "2027-03-01T09:15:02+00:00",
+        "locale": "kk",
+        "applicant": {"type": "individual", "full_name": name, "iin": "880215300125"},
+        "region": "KZ-75",
+        "contact": {"name": name, "phone": "+77012345678", "email": None},
+        "project": {
+            "title": "Жоба",
+            "target_groups": ["disabilities"],
+            "other_group": None,
+            "problem": "a",
+            "activities": "b",
+            "results": "c",
+            "settlement": "Алматы",
+            "started": "2021-03",
+            "people_helped_last_year": 1,
+            "people_helped_total": 2,
+            "funding_source": "sponsors",
+        },
+    }

@@ -13,7 +13,13 @@ from kiosk import payload
 from kiosk.db import connect
 from kiosk.outbox import claim
 from kiosk.outbox.forwarder import deliver, registry_of
-from tests.forwarding import make_node, make_registry, queue_applications, serve_in_thread
+from tests.forwarding import (
+    make_node,
+    make_registry,
+    queue_applications,
+    serve_in_thread,
+    valid_application,
+)
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs/openapi.json").read_text())
 
@@ -42,29 +48,7 @@ def test_envelopes_and_receipts_match_the_openapi_document(pair):
 
 
 def test_the_payload_schema_refuses_what_the_registry_must_refuse():
-    good = {
-        "schema": payload.SCHEMA,
-        "submission_id": "6a1f3c1e-8c7e-4d0b-9a51-3c2f6f0b7d11",
-        "reference": "7K3M-9QXT-W",
-        "submitted_at": "2027-03-01T09:15:02+00:00",
-        "locale": "kk",
-        "applicant": {"type": "individual", "full_name": "Әлия", "iin": "880215300125"},
-        "region": "KZ-75",
-        "contact": {"name": "Әлия", "phone": "+77012345678", "email": None},
-        "project": {
-            "title": "Жоба",
-            "target_groups": ["disabilities"],
-            "other_group": None,
-            "problem": "a",
-            "activities": "b",
-            "results": "c",
-            "settlement": "Алматы",
-            "started": "2021-03",
-            "people_helped_last_year": 1,
-            "people_helped_total": 2,
-            "funding_source": "sponsors",
-        },
-    }
+    good = valid_application("6a1f3c1e-8c7e-4d0b-9a51-3c2f6f0b7d11")
     assert payload.problems(good) == []
     bad = json.loads(json.dumps(good))
     bad["applicant"]["iin"] = "88021530012x"

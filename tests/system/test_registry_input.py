@@ -10,7 +10,13 @@ import pytest
 from kiosk import envelope, payload
 from kiosk.db import connect
 from kiosk.outbox.forwarder import Forwarder, Outcome
-from tests.forwarding import make_node, make_registry, queue_applications, serve_in_thread
+from tests.forwarding import (
+    make_node,
+    make_registry,
+    queue_applications,
+    serve_in_thread,
+    valid_application,
+)
 
 NAME, IIN = "Әлия Сәрсенова", "88021530012x"
 
@@ -40,29 +46,7 @@ def _sealed(node, body: bytes, submission_id: str) -> dict:
 
 
 def _application(submission_id: str) -> dict:
-    return {
-        "schema": payload.SCHEMA,
-        "submission_id": submission_id,
-        "reference": "7K3M-9QXT-W",
-        "submitted_at": "2027-03-01T09:15:02+00:00",
-        "locale": "kk",
-        "applicant": {"type": "individual", "full_name": NAME, "iin": "880215300125"},
-        "region": "KZ-75",
-        "contact": {"name": NAME, "phone": "+77012345678", "email": None},
-        "project": {
-            "title": "Жоба",
-            "target_groups": ["disabilities"],
-            "other_group": None,
-            "problem": "a",
-            "activities": "b",
-            "results": "c",
-            "settlement": "Алматы",
-            "started": "2021-03",
-            "people_helped_last_year": 1,
-            "people_helped_total": 2,
-            "funding_source": "sponsors",
-        },
-    }
+    return valid_application(submission_id, NAME)
 
 
 def _assert_json_error(response, status: int) -> str:
