@@ -446,20 +446,36 @@ def follow_link(driver, selector: str) -> None:
     Activated from the page (element.click()), a tenth of a second quicker than a WebDriver
     click; real keys and pointers are the keyboard test's and the no-JS journey's business.
     """
-    page = driver.find_element(By.TAG_NAME, "html")
-    assert driver.execute_script(
-        "const el = document.querySelector(arguments[0]); if (el) el.click(); return !!el;",
-        selector,
-    ), selector
-    WebDriverWait(driver, 10, poll_frequency=0.02).until(lambda _driver: is_replaced(page))
+
+    def click() -> None:
+        assert driver.execute_script(
+            "const el = document.querySelector(arguments[0]); if (el) el.click(); return !!el;",
+            selector,
+        ), selector
+
+    open_next_page(driver, click)
 
 
-def is_replaced(element) -> bool:
-    try:
-        element.is_enabled()
-    except WebDriverException:
-        return True
-    return False
+def open_next_page(driver, leave) -> None:
+    """Run `leave` (a click or key that opens a page) and wait until the next page has loaded.
+
+    The old page's window is marked, and a new document starts without the mark. Waiting for
+    the old <html> to go stale was not enough: Chromium can report an error on the old node
+    while the navigation is still pending, and a test then read the old page's address (a CI
+    run of test_start_again_deletes_the_draft_and_nothing_comes_back). WebDriver runs these
+    scripts even where the page's own JavaScript is turned off.
+    """
+    driver.execute_script("window.kioskTestLeaving = true")
+    leave()
+    WebDriverWait(driver, 10, poll_frequency=0.02, ignored_exceptions=(WebDriverException,)).until(
+        _next_page_loaded
+    )
+
+
+def _next_page_loaded(driver) -> bool:
+    return driver.execute_script(
+        "return !window.kioskTestLeaving && document.readyState === 'complete'"
+    )
 
 
 def choose_settings(driver, base: str, lang: str, theme: str, extra: str = "") -> None:

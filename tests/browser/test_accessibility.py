@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import (
     LANGUAGES,
@@ -23,7 +22,7 @@ from tests.browser.conftest import (
     choose_settings,
     contrast,
     flatten,
-    is_replaced,
+    open_next_page,
     page_state,
     parse_colour,
     press_main_button,
@@ -224,9 +223,7 @@ def test_high_contrast_setting_works_without_javascript(live_server, browser_wit
     driver.get(live_server + "/accessibility?lang=kk&next=/apply/applicant-type")
     choice = driver.find_element(By.CSS_SELECTOR, "input[name=theme][value=high-contrast]")
     driver.find_element(By.CSS_SELECTOR, f"label[for={choice.get_attribute('id')}]").click()
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    WebDriverWait(driver, 10, poll_frequency=0.02).until(lambda _driver: is_replaced(page))
+    open_next_page(driver, driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click)
     assert page_state(driver)["path"] == "/apply/applicant-type"
     for path in ["/apply/applicant-type", "/accessibility-statement"]:
         driver.get(live_server + path)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.conftest import open_next_page
 from tests.helpers import answers_for
 
 
@@ -30,22 +29,8 @@ def _fill(driver, data: dict) -> None:
 
 def _continue(driver) -> None:
     """Press the page's main button and wait for the next page to load."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, "main button[type=submit], main a.button").click()
-    WebDriverWait(driver, 10).until(lambda _driver: _is_gone(page))
-
-
-def _is_gone(element) -> bool:
-    """True once the element's page has been replaced.
-
-    Chromium sometimes reports a replaced node as "does not belong to the document"
-    rather than as stale, so any WebDriver error here means the page changed.
-    """
-    try:
-        element.is_enabled()
-    except WebDriverException:
-        return True
-    return False
+    button = driver.find_element(By.CSS_SELECTOR, "main button[type=submit], main a.button")
+    open_next_page(driver, button.click)
 
 
 def test_whole_journey_without_javascript(live_server, browser_without_js):

@@ -15,14 +15,13 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import (
     SHORT,
     choose_settings,
     contrast,
     flatten,
-    is_replaced,
+    open_next_page,
     over,
     page_state,
     parse_colour,
@@ -148,9 +147,7 @@ class Keyboard:
 
     def enter_page(self, key: str = Keys.ENTER) -> None:
         """Press a key that opens another page, and wait for it."""
-        page = self.driver.find_element(By.TAG_NAME, "html")
-        ActionChains(self.driver).send_keys(key).perform()
-        WebDriverWait(self.driver, 10, poll_frequency=0.02).until(lambda _driver: is_replaced(page))
+        open_next_page(self.driver, ActionChains(self.driver).send_keys(key).perform)
 
     # Focus --------------------------------------------------------------------------------
 

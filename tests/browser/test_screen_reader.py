@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import choose_settings, is_replaced, press_main_button, set_answers
+from tests.browser.conftest import choose_settings, open_next_page, press_main_button, set_answers
 from tests.helpers import answers_for
 
 
@@ -68,9 +68,7 @@ def _press_on(driver, text: str, key: str) -> dict:
         control,
     )
     assert what["focused"], (text, what)
-    page = driver.find_element(By.TAG_NAME, "html")
-    ActionChains(driver).send_keys(key).perform()
-    WebDriverWait(driver, 10, poll_frequency=0.02).until(lambda _driver: is_replaced(page))
+    open_next_page(driver, ActionChains(driver).send_keys(key).perform)
     return what
 
 
