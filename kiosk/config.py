@@ -50,6 +50,11 @@ DEFAULTS = {
     "KIOSK_LIMIT_DRAFTS": "20 per minute; 200 per hour",  # new applications per address
     "KIOSK_LIMIT_LOGIN": "30 per minute; 300 per hour",  # sign-ins per address (centre behind NAT)
     "KIOSK_LIMIT_STATUS": "20 per minute; 200 per hour",  # status look-ups per address
+    "KIOSK_LIMIT_RESUME": "10 per 15 minutes",  # failed return codes per address
+    "KIOSK_SAVED_DAYS": "30",  # how long a saved application is kept (at most until closing)
+    "KIOSK_SMTP_HOST": "",  # empty: no "E-mail me the code"
+    "KIOSK_SMTP_PORT": "25",
+    "KIOSK_MAIL_FROM": "",  # the sender of that message, e.g. noreply@example.kz
 }
 
 # http(s)://host[:port], nothing else: the start of every address printed on a receipt.
@@ -193,4 +198,9 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "LIMIT_DRAFTS": env["KIOSK_LIMIT_DRAFTS"],
         "LIMIT_LOGIN": env["KIOSK_LIMIT_LOGIN"],
         "LIMIT_STATUS": env["KIOSK_LIMIT_STATUS"],
+        "LIMIT_RESUME": env["KIOSK_LIMIT_RESUME"],
+        "SAVED_DAYS": _int("KIOSK_SAVED_DAYS", env["KIOSK_SAVED_DAYS"]),
+        "SMTP_HOST": env["KIOSK_SMTP_HOST"],
+        "SMTP_PORT": _int("KIOSK_SMTP_PORT", env["KIOSK_SMTP_PORT"]),
+        "MAIL_FROM": env["KIOSK_MAIL_FROM"],
     }

@@ -134,8 +134,10 @@ def create_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["drafts"].create_index(["expires_at"], if_not_exists=True)
-    if "worker_id" not in db["drafts"].columns_dict:  # added for assisted applications
-        db["drafts"].add_column("worker_id", int)
+    added = {"worker_id": int, "return_code": str, "pending": str}  # assisted; saved (kiosk/saved)
+    for column, kind in added.items():
+        if column not in db["drafts"].columns_dict:
+            db["drafts"].add_column(column, kind)
     db["submissions"].create(
         {
             "id": str,

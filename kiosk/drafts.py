@@ -29,6 +29,8 @@ class Draft:
     submission_id: str
     answers: dict = field(default_factory=dict)
     worker_id: int | None = None  # the social worker filling it in with the applicant
+    return_code: str | None = None  # set once saved (kiosk/saved.py): saving again keeps it
+    pending: dict = field(default_factory=dict)  # a page saved unfinished: {"slug", "form"}
 
 
 def _now() -> datetime:
@@ -51,22 +53,35 @@ def _expiry() -> str:
     return (_now() + lifetime()).isoformat()
 
 
-def create(db: sqlite_utils.Database | None = None, worker_id: int | None = None) -> Draft:
-    """Start an empty draft with a secret id and the UUID its submission will carry."""
+def create(
+    db: sqlite_utils.Database | None = None,
+    worker_id: int | None = None,
+    resumed: Draft | None = None,
+) -> Draft:
+    """Start an empty draft with a secret id and the UUID its submission will carry.
+
+    A `resumed` draft (opened from a saved application) brings its answers, its
+    submission UUID, its code and any unfinished page; it still gets a new secret id.
+    """
     db = db or get_db()
     delete_expired(db)
     draft = Draft(
         id=secrets.token_urlsafe(24), submission_id=str(uuid.uuid4()), worker_id=worker_id
     )
-    if current_app.config["KIOSK_REGION"]:  # a kiosk suggests its own region
+    if resumed is not None:
+        draft.submission_id, draft.answers = resumed.submission_id, resumed.answers
+        draft.return_code, draft.pending = resumed.return_code, resumed.pending
+    elif current_app.config["KIOSK_REGION"]:  # a kiosk suggests its own region
         draft.answers["region"] = current_app.config["KIOSK_REGION"]
     now = _now().isoformat()
     db["drafts"].insert(
         {
             "id": draft.id,
             "submission_id": draft.submission_id,
-            "answers": json.dumps(draft.answers),
+            "answers": json.dumps(draft.answers, ensure_ascii=False),
             "worker_id": worker_id,
+            "return_code": draft.return_code,
+            "pending": json.dumps(draft.pending, ensure_ascii=False),
             "created_at": now,
             "updated_at": now,
             "expires_at": _expiry(),
@@ -87,7 +102,14 @@ def load(draft_id: str | None, db: sqlite_utils.Database | None = None) -> Draft
     if row["expires_at"] < _now().isoformat():
         delete(draft_id, db)
         return None
-    return Draft(row["id"], row["submission_id"], json.loads(row["answers"]), row["worker_id"])
+    return Draft(
+        row["id"],
+        row["submission_id"],
+        json.loads(row["answers"]),
+        row["worker_id"],
+        row["return_code"],
+        json.loads(row["pending"] or "{}"),
+    )
 
 
 def by_worker(worker_id: int, db: sqlite_utils.Database | None = None) -> list[Draft]:
@@ -112,6 +134,7 @@ def save(draft: Draft, db: sqlite_utils.Database | None = None) -> None:
         draft.id,
         {
             "answers": json.dumps(draft.answers, ensure_ascii=False),
+            "pending": json.dumps(draft.pending, ensure_ascii=False),
             "updated_at": _now().isoformat(),
             "expires_at": _expiry(),
         },

@@ -103,7 +103,7 @@ _READ_AS = {"O": "0", "I": "1", "L": "1"}
 REFERENCE_CHARS = 8
 
 
-def _luhn_mod_32(payload: str) -> str:
+def check_character(payload: str) -> str:
     """Luhn mod N check character over the Crockford alphabet."""
     total, factor = 0, 2
     for char in reversed(payload):
@@ -116,7 +116,7 @@ def _luhn_mod_32(payload: str) -> str:
 def new_reference() -> str:
     """A fresh random reference like 7K3M-9QXT-W (8 characters, then a check character)."""
     body = "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_CHARS))
-    return f"{body[:4]}-{body[4:]}-{_luhn_mod_32(body)}"
+    return f"{body[:4]}-{body[4:]}-{check_character(body)}"
 
 
 def normalise_reference(text: str) -> str | None:
@@ -128,6 +128,6 @@ def normalise_reference(text: str) -> str | None:
     if len(chars) != REFERENCE_CHARS + 1 or any(c not in ALPHABET for c in chars):
         return None
     body, check = "".join(chars[:-1]), chars[-1]
-    if _luhn_mod_32(body) != check:
+    if check_character(body) != check:
         return None
     return f"{body[:4]}-{body[4:]}-{check}"

@@ -27,7 +27,7 @@ from limits import parse_many
 from .config import ConfigError
 
 EXTENSION = "kiosk_limiter"
-SETTINGS = ("LIMIT_DRAFTS", "LIMIT_LOGIN", "LIMIT_STATUS")
+SETTINGS = ("LIMIT_DRAFTS", "LIMIT_LOGIN", "LIMIT_STATUS", "LIMIT_RESUME")
 DEFAULT_WAIT = 60  # seconds, when no limit says how long (a bare abort(429))
 
 
@@ -83,6 +83,32 @@ def count_status_lookup() -> None:
     """Count a status look-up by reference; RateLimitExceeded when too many were asked."""
     with _limiter().shared_limit(lambda: current_app.config["LIMIT_STATUS"], scope="status"):
         pass
+
+
+RESUME_SCOPE = "kiosk-resume"
+
+
+def count_failed_resume() -> None:
+    """Count a return code that opened nothing here or at the registry, for this address."""
+    strategy = _limiter().limiter
+    for amount in parse_many(current_app.config["LIMIT_RESUME"]):
+        strategy.hit(amount, RESUME_SCOPE, client_address())
+
+
+def resume_wait() -> int:
+    """Seconds until this address may try a code again; 0 while it may try now.
+
+    Checked before any code is tried, so a guesser who used up the failures learns
+    nothing more, right codes included, until the window lets them through.
+    """
+    strategy = _limiter().limiter
+    waits = [
+        math.ceil(strategy.get_window_stats(amount, RESUME_SCOPE, client_address()).reset_time)
+        - time.time()
+        for amount in parse_many(current_app.config["LIMIT_RESUME"])
+        if not strategy.test(amount, RESUME_SCOPE, client_address())
+    ]
+    return max(1, math.ceil(max(waits))) if waits else 0
 
 
 def _limit_status_lookups() -> None:

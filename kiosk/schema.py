@@ -12,11 +12,17 @@ import sqlite_utils
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import audit, db
+from . import audit, db, deposits, saved
 from .staff import accounts
 
 VERSION = 1
-CREATORS = (db.create_schema, accounts.create_schema, audit.create_schema)
+CREATORS = (
+    db.create_schema,
+    accounts.create_schema,
+    audit.create_schema,
+    saved.create_schema,
+    deposits.create_schema,
+)
 
 
 def create_all(database: sqlite_utils.Database) -> None:

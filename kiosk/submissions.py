@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils.db import NotFoundError
 
-from . import drafts, envelope, outbox, payload
+from . import drafts, envelope, outbox, payload, saved
 from .db import forget_deleted, get_db, transaction
 from .identifiers import new_reference
 from .journey import steps
@@ -76,6 +76,7 @@ def submit(draft_id: str, locale: str, assisted: Assisted | None = None) -> str 
         if get(draft.submission_id) is None:
             _insert(db, draft, locale, assisted)
         drafts.delete(draft.id, db)
+        saved.forget(draft.return_code, db)  # sent: the saved copy is no longer needed
     forget_deleted(db)
     return draft.submission_id
 

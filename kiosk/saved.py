@@ -1,0 +1,248 @@
+"""Saved applications: answers put away under a return code, readable by nobody without it.
+
+Saving turns the live draft into ciphertext and deletes the draft:
+
+    code ─▶ lookup id = SHA-256(domain ‖ code)            (kiosk/return_codes.py)
+    code + random salt ─▶ scrypt (n=2^15, r=8, p=1) ─▶ 256-bit key
+    key + random nonce ─▶ AES-256-GCM(plaintext JSON, associated data = lookup id ‖ format)
+
+The node keeps the lookup id, the salt, the nonce, the ciphertext and the expiry, never
+the code, so a copy of the database (or of the registry's, where the same bytes are
+deposited) reveals no application. scrypt makes each guess cost tens of milliseconds and
+32 MiB of memory on top of the 60 bits a code carries.
+
+Resuming decrypts into a normal draft (kiosk/drafts.py) that remembers its code, so
+saving again keeps the same code. One code has one live draft at a time: resuming ends
+the draft an earlier resume opened, and that device is told so on its next page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlite_utils
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from flask import current_app
+
+from . import deposits, drafts, return_codes
+from .db import forget_deleted, get_db, transaction
+
+FORMAT = 1
+SCRYPT = {"n": 2**15, "r": 8, "p": 1}  # about 50–100 ms and 32 MiB; see docs/benchmarks.md
+SALT_BYTES = 16
+NONCE_BYTES = 12
+# The most any code's blob may ask of the KDF: a blob from elsewhere (the registry) names
+# its own parameters, and must not be able to make this node spend seconds or gigabytes.
+SCRYPT_MAX_N = 2**17
+
+
+class WrongCode(Exception):
+    """The ciphertext does not open with this code (or it was tampered with)."""
+
+
+@dataclass
+class Saved:
+    """What a saved application holds once opened with its code."""
+
+    answers: dict
+    submission_id: str
+    locale: str
+    worker_id: int | None = None
+    pending: dict = field(default_factory=dict)  # {"slug": …, "form": {name: [values]}}
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    db["saved"].create(
+        {
+            "lookup_id": str,  # SHA-256 of the code with a domain string; never the code
+            "blob": str,  # JSON: format, KDF and its salt, nonce, ciphertext (see seal)
+            "saved_at": str,
+            "expires_at": str,
+            "live_draft_id": str,  # the draft the last resume opened, ended by the next one
+        },
+        pk="lookup_id",
+        not_null={"blob", "saved_at", "expires_at"},
+        if_not_exists=True,
+    )
+    db["saved"].create_index(["expires_at"], if_not_exists=True)
+    db["ended_drafts"].create({"draft_id": str, "ended_at": str}, pk="draft_id", if_not_exists=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _key(code: str, salt: bytes, params: dict) -> bytes:
+    kdf = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"])
+    return kdf.derive(code.replace("-", "").encode("ascii"))
+
+
+def _associated(lookup: str) -> bytes:
+    return f"{lookup}|{FORMAT}".encode("ascii")
+
+
+def seal(code: str, content: Saved, expires_at: str, params: dict | None = None) -> dict:
+    """Encrypt `content` under `code`: the blob kept here and deposited at the registry."""
+    params = params or current_app.config.get("SAVED_SCRYPT", SCRYPT)
+    salt, nonce = os.urandom(SALT_BYTES), os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(content.__dict__, ensure_ascii=False).encode("utf-8")
+    lookup = return_codes.lookup_id(code)
+    ciphertext = AESGCM(_key(code, salt, params)).encrypt(nonce, plaintext, _associated(lookup))
+    return {
+        "format": FORMAT,
+        "kdf": {"name": "scrypt", **params, "salt": _b64(salt)},
+        "nonce": _b64(nonce),
+        "ciphertext": _b64(ciphertext),
+        "expires_at": expires_at,
+    }
+
+
+def open_blob(code: str, blob: dict) -> Saved:
+    """Decrypt a blob with its code; WrongCode if it does not open (or is not one of ours)."""
+    try:
+        kdf = blob["kdf"]
+        params = {"n": int(kdf["n"]), "r": int(kdf["r"]), "p": int(kdf["p"])}
+        if blob["format"] != FORMAT or kdf["name"] != "scrypt" or not _sane(params):
+            raise WrongCode("unknown format")
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        nonce = base64.b64decode(blob["nonce"], validate=True)
+        ciphertext = base64.b64decode(blob["ciphertext"], validate=True)
+        associated = _associated(return_codes.lookup_id(code))
+        plaintext = AESGCM(_key(code, salt, params)).decrypt(nonce, ciphertext, associated)
+        return Saved(**json.loads(plaintext))
+    except (KeyError, TypeError, ValueError, InvalidTag) as error:
+        raise WrongCode(type(error).__name__) from None
+
+
+def _sane(params: dict) -> bool:
+    n = params["n"]
+    return 2 <= n <= SCRYPT_MAX_N and n & (n - 1) == 0 and params["r"] == 8 and params["p"] == 1
+
+
+def expiry() -> datetime:
+    """KIOSK_SAVED_DAYS from now, or the competition's close if that comes first."""
+    config = current_app.config
+    days = _now() + timedelta(days=config["SAVED_DAYS"])
+    return min(days, config["CLOSES"].astimezone(UTC))
+
+
+def save(draft: drafts.Draft, locale: str, pending: dict | None = None) -> tuple[str, datetime]:
+    """Put the draft away under its code (a new one the first time) and delete the draft.
+
+    Returns the code and the date it is kept until. The draft row goes in the same
+    transaction as the ciphertext comes in, and the WAL is emptied after, as at submit.
+    """
+    db = get_db()
+    code = draft.return_code or return_codes.new_code()
+    until = expiry()
+    content = Saved(draft.answers, draft.submission_id, locale, draft.worker_id, pending or {})
+    blob = seal(code, content, until.isoformat())
+    lookup = return_codes.lookup_id(code)
+    with transaction(db):
+        db.execute(
+            "INSERT OR REPLACE INTO saved (lookup_id, blob, saved_at, expires_at, live_draft_id)"
+            " VALUES (?, ?, ?, ?, NULL)",
+            [lookup, json.dumps(blob), _now().isoformat(), until.isoformat()],
+        )
+        db.execute("DELETE FROM drafts WHERE id = ?", [draft.id])
+        deposits.queue_put(db, lookup, blob)
+    forget_deleted(db)
+    return code, until
+
+
+def find(code: str) -> dict | None:
+    """The blob saved here under this code, or None (none, or expired)."""
+    row = (
+        get_db()
+        .execute(
+            "SELECT blob FROM saved WHERE lookup_id = ? AND expires_at >= ?",
+            [return_codes.lookup_id(code), _now().isoformat()],
+        )
+        .fetchone()
+    )
+    return json.loads(row[0]) if row else None
+
+
+def resume(code: str, blob: dict) -> tuple[drafts.Draft, Saved]:
+    """Open the blob and make it the one live draft for this code.
+
+    A blob fetched from the registry is kept here too, so saving again, and the
+    deletion at submit, work on this node as on the one that saved it.
+    """
+    content = open_blob(code, blob)
+    db = get_db()
+    lookup = return_codes.lookup_id(code)
+    with transaction(db):
+        row = db.execute("SELECT live_draft_id FROM saved WHERE lookup_id = ?", [lookup]).fetchone()
+        if row and row[0]:
+            _end(db, row[0])
+        opened = drafts.Draft("", content.submission_id, content.answers, content.worker_id)
+        opened.return_code, opened.pending = code, content.pending
+        draft = drafts.create(db, worker_id=content.worker_id, resumed=opened)
+        if row is None:
+            db.execute(
+                "INSERT INTO saved (lookup_id, blob, saved_at, expires_at) VALUES (?, ?, ?, ?)",
+                [lookup, json.dumps(blob), _now().isoformat(), blob["expires_at"]],
+            )
+        db.execute("UPDATE saved SET live_draft_id = ? WHERE lookup_id = ?", [draft.id, lookup])
+    forget_deleted(db)
+    return draft, content
+
+
+def _end(db: sqlite_utils.Database, draft_id: str) -> None:
+    """End the draft an earlier resume opened; its device is told on its next page."""
+    if db.execute("DELETE FROM drafts WHERE id = ?", [draft_id]).rowcount:
+        db.execute(
+            "INSERT OR REPLACE INTO ended_drafts (draft_id, ended_at) VALUES (?, ?)",
+            [draft_id, _now().isoformat()],
+        )
+
+
+def was_opened_elsewhere(draft_id: str | None) -> bool:
+    """True once for a draft that ended because its code was resumed on another device."""
+    if not draft_id:
+        return False
+    db = get_db()
+    return db.execute("DELETE FROM ended_drafts WHERE draft_id = ?", [draft_id]).rowcount > 0
+
+
+def forget(code: str | None, db: sqlite_utils.Database | None = None) -> None:
+    """Delete what is saved under this code (after submit). Inside the caller's transaction."""
+    if not code:
+        return
+    db = db or get_db()
+    lookup = return_codes.lookup_id(code)
+    db.execute("DELETE FROM saved WHERE lookup_id = ?", [lookup])
+    deposits.queue_delete(db, lookup)
+
+
+def delete_expired(db: sqlite_utils.Database | None = None) -> int:
+    """Delete every saved application past its date; ended-draft notes older than a day."""
+    db = db or get_db()
+    now = _now()
+    with transaction(db):
+        lookups = [
+            row[0]
+            for row in db.execute(
+                "SELECT lookup_id FROM saved WHERE expires_at < ?", [now.isoformat()]
+            )
+        ]
+        for lookup in lookups:
+            db.execute("DELETE FROM saved WHERE lookup_id = ?", [lookup])
+            deposits.queue_delete(db, lookup)
+        db.execute(
+            "DELETE FROM ended_drafts WHERE ended_at < ?", [(now - timedelta(days=1)).isoformat()]
+        )
+    if lookups:
+        forget_deleted(db)
+    return len(lookups)
