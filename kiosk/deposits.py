@@ -56,3 +56,16 @@ def queue_put(db: sqlite_utils.Database, lookup: str, blob: dict) -> None:
 def queue_delete(db: sqlite_utils.Database, lookup: str) -> None:
     """Queue the registry's copy for deletion. Call inside the deleting transaction."""
     _queue(db, lookup, DELETE, None)
+
+
+class Unreachable(Exception):
+    """The registry could not be asked just now (offline, down, or it answered nonsense)."""
+
+
+def fetch(lookup: str) -> dict | None:
+    """The blob the registry holds under this lookup id, or None if it holds none.
+
+    Raises Unreachable when the registry cannot be asked. (Filled in with the registry's
+    saved-applications API; until then every lookup elsewhere is unreachable.)
+    """
+    raise Unreachable("not implemented yet")
