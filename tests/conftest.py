@@ -12,6 +12,7 @@ import pytest
 
 from kiosk import create_app
 from tests.keys import NODE_KEYS
+from tests.smtp import smtp_sink  # noqa: F401 (a fixture, kept in tests/smtp.py)
 
 
 @pytest.fixture
