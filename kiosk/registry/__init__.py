@@ -2,7 +2,8 @@
 
 Tests and demos run it (`python run.py registry`); the node's forwarder knows only
 its URL. It shares only `payload` (the schema) and `envelope` (the crypto) with
-the node.
+the node. `api` takes applications; `saved_api` keeps saved applications'
+ciphertexts for nodes to pass between them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ DEFAULTS = {
     "REGISTRY_HOST": "127.0.0.1",
     "REGISTRY_PORT": "8100",
     "REGISTRY_INSTANCE": str(ROOT / "instance" / "registry"),
+    "REGISTRY_LIMIT_SAVED_MISSES": "120 per 15 minutes",  # saved look-ups finding nothing, per node
 }
 
 
@@ -37,6 +39,7 @@ def settings(environ: dict[str, str] | None = None) -> dict:
         "DATABASE": str(instance / "registry.sqlite3"),
         "PRIVATE_KEY": instance / "registry_key",
         "RECEIPT_KEY": instance / "receipt_key",
+        "LIMIT_SAVED_MISSES": env["REGISTRY_LIMIT_SAVED_MISSES"],
     }
 
 
@@ -48,8 +51,9 @@ def create_registry_app(config: dict | None = None) -> Flask:
     app.config.update(values)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
-    from . import api, store
+    from . import api, saved_api, store
 
     store.init_app(app)
     app.register_blueprint(api.bp)
+    saved_api.init_app(app)
     return app

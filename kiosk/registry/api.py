@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import receipt
 from ..db import get_db
-from . import store
+from .auth import authenticate
 from .intake import Refused, accept
 
 bp = Blueprint("registry_api", __name__)
@@ -34,15 +34,11 @@ def _envelope_from_request() -> object:
 
 @bp.post("/api/v1/applications")
 def applications():
-    authorization = request.headers.get("Authorization", "")
-    if not authorization.startswith("Bearer "):
-        return _problem(401, "missing bearer token")
     db = get_db()
-    node = store.node_for_token(db, authorization.removeprefix("Bearer ").strip())
-    if node is None:
-        return _problem(401, "unknown token")
-    if node.disabled:
-        return _problem(403, "this node is disabled")
+    try:
+        node = authenticate(db)
+    except Refused as refused:
+        return _problem(refused.status, refused.reason)
     key = request.headers.get("Idempotency-Key", "")
     sealed = _envelope_from_request()
     if not isinstance(sealed, dict):

@@ -17,6 +17,7 @@ import sqlite_utils
 from flask import Flask
 
 from ..db import close_db, connect
+from . import saved_store
 
 
 @dataclass
@@ -154,6 +155,7 @@ def init_app(app: Flask) -> None:
     db = connect(app.config["DATABASE"])
     try:
         create_schema(db)
+        saved_store.create_schema(db)
     finally:
         db.close()
     app.teardown_appcontext(close_db)

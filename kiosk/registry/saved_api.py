@@ -1,0 +1,249 @@
+"""PUT, GET and DELETE /api/v1/saved/<lookup_id>: saved applications between nodes.
+
+A node deposits the ciphertext of an application saved under a return code; any
+other node asks for it by the same lookup id when the applicant comes back there
+(docs/registry-api.md, "Saved applications"). The registry checks the blob's
+shape, since it will hand the same bytes to other nodes, but it can never open
+one: the key comes from the code, which only the applicant has.
+
+A lookup that finds nothing costs the asking node one of its misses
+(`REGISTRY_LIMIT_SAVED_MISSES`, counted by Flask-Limiter per node): together with
+each node's own limit per address, guessing codes through many kiosks stays slow.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_limiter import Limiter
+from limits import parse_many
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..config import ConfigError
+from ..db import get_db
+from . import saved_store
+from .auth import authenticate
+from .intake import Refused
+
+bp = Blueprint("registry_saved", __name__)
+
+LOOKUP = re.compile("[0-9a-f]{64}")
+MAX_BYTES = 64 * 1024
+MAX_DAYS = 400  # longer than any competition: a date further ahead is a mistake
+BLOB_KEYS = {"format", "kdf", "nonce", "ciphertext", "expires_at"}
+KDF_KEYS = {"name", "n", "r", "p", "salt"}
+KDF_MAX = 2**31  # n, r and p are positive integers below this
+EXTENSION = "registry_limiter"
+MISS_SCOPE = "saved-misses"
+
+
+def init_app(app: Flask) -> None:
+    """The routes, and a limiter of the app's own, so each registry counts alone."""
+    setting = app.config["LIMIT_SAVED_MISSES"]
+    try:
+        usable = all(limit.amount >= 1 for limit in parse_many(setting))
+    except ValueError:
+        usable = False
+    if not usable:
+        message = (
+            f"REGISTRY_LIMIT_SAVED_MISSES must look like '120 per 15 minutes', not {setting!r}"
+        )
+        raise ConfigError(message)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.extensions[EXTENSION] = Limiter(
+        key_func=_node_id, app=app, strategy="moving-window", key_prefix="registry"
+    )
+    app.register_blueprint(bp)
+
+
+def _node_id() -> str:
+    node = g.get("node")
+    return node.node_id if node else "unauthenticated"
+
+
+def _problem(status: int, reason: str):
+    return jsonify(error=reason), status
+
+
+@bp.errorhandler(Refused)
+def refused(error: Refused):
+    return _problem(error.status, error.reason)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """Every route here: the node's token first, then a lookup id of the right shape."""
+    g.node = authenticate(get_db())
+    if not LOOKUP.fullmatch((request.view_args or {}).get("lookup_id", "")):
+        raise Refused(400, "the lookup id must be 64 lowercase hexadecimal characters")
+
+
+@bp.put("/api/v1/saved/<lookup_id>")
+def put_saved(lookup_id: str):
+    """Keep the blob; 201 the first time, 200 when it replaced an earlier one (or itself)."""
+    text, expires_at = _blob_from_request()
+    created = saved_store.put(get_db(), lookup_id, text, expires_at, g.node.node_id)
+    status = "created" if created else "replaced"
+    answer = jsonify(lookup_id=lookup_id, status=status, expires_at=expires_at.isoformat())
+    return answer, 201 if created else 200
+
+
+@bp.get("/api/v1/saved/<lookup_id>")
+def get_saved(lookup_id: str):
+    """The blob's bytes as deposited; 404 none, 410 expired (and deleted now), 429 too many misses.
+
+    The miss limit is checked before the lookup, so a node that used it up learns
+    nothing more, not even about codes that exist, until the window lets it through.
+    """
+    wait = _misses_wait()
+    if wait:
+        answer = jsonify(error="too many look-ups found nothing; ask again later")
+        return answer, 429, {"Retry-After": str(wait)}
+    try:
+        blob = saved_store.get(get_db(), lookup_id)
+    except saved_store.Expired:
+        _count_miss()
+        return _problem(410, "expired")
+    if blob is None:
+        _count_miss()
+        return _problem(404, "not found")
+    return current_app.response_class(blob, mimetype="application/json")
+
+
+@bp.delete("/api/v1/saved/<lookup_id>")
+def delete_saved(lookup_id: str):
+    """Delete it; 200 whether or not it was here, so a node may repeat a deletion."""
+    deleted = saved_store.delete(get_db(), lookup_id)
+    return jsonify(lookup_id=lookup_id, status="deleted" if deleted else "absent")
+
+
+# The miss limit -------------------------------------------------------------------
+
+
+def _misses_wait() -> int:
+    """Seconds until this node may look up again; 0 while it may."""
+    strategy = current_app.extensions[EXTENSION].limiter
+    waits = [
+        strategy.get_window_stats(amount, MISS_SCOPE, _node_id()).reset_time - time.time()
+        for amount in parse_many(current_app.config["LIMIT_SAVED_MISSES"])
+        if not strategy.test(amount, MISS_SCOPE, _node_id())
+    ]
+    return max(1, math.ceil(max(waits))) if waits else 0
+
+
+def _count_miss() -> None:
+    strategy = current_app.extensions[EXTENSION].limiter
+    for amount in parse_many(current_app.config["LIMIT_SAVED_MISSES"]):
+        strategy.hit(amount, MISS_SCOPE, _node_id())
+
+
+# The blob -------------------------------------------------------------------------
+
+
+def _blob_from_request() -> tuple[str, datetime]:
+    """The body as the text to keep and the date it is kept until; Refused if it is no blob.
+
+    Reasons name keys and rules, never values: they may be logged on the node.
+    """
+    request.max_content_length = MAX_BYTES
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise Refused(413, "a saved application is at most 64 KB") from None
+    try:
+        text = data.decode("utf-8")
+        blob = json.loads(text, object_pairs_hook=_no_repeats, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Refused(400, "the body must be one JSON object in UTF-8") from None
+    if not isinstance(blob, dict):
+        raise Refused(400, "the body must be one JSON object in UTF-8")
+    problems = blob_problems(blob)
+    if problems:
+        raise Refused(422, "; ".join(problems))
+    return text, datetime.fromisoformat(blob["expires_at"])
+
+
+def _no_repeats(pairs: list[tuple[str, object]]) -> dict:
+    """A key given twice could be read one way here and another way by a node: refused."""
+    keys = [key for key, _value in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a key is repeated")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity, which json.loads would take
+
+
+def blob_problems(blob: dict) -> list[str]:
+    """What is wrong with a saved application's shape (docs/registry-api.md); [] for nothing."""
+    problems = _keys_problems("", blob, BLOB_KEYS)
+    if "format" in blob and not _whole(blob["format"], 1, 1):
+        problems.append("format: must be 1")
+    kdf = blob.get("kdf")
+    if "kdf" in blob and not isinstance(kdf, dict):
+        problems.append("kdf: must be an object")
+    elif isinstance(kdf, dict):
+        problems += _keys_problems("kdf/", kdf, KDF_KEYS)
+        if "name" in kdf and kdf["name"] != "scrypt":
+            problems.append("kdf/name: must be scrypt")
+        for name in ("n", "r", "p"):
+            if name in kdf and not _whole(kdf[name], 1, KDF_MAX - 1):
+                problems.append(f"kdf/{name}: must be a positive whole number")
+        if "salt" in kdf and not _base64(kdf["salt"]):
+            problems.append("kdf/salt: must be base64")
+    for name in ("nonce", "ciphertext"):
+        if name in blob and not _base64(blob[name]):
+            problems.append(f"{name}: must be base64")
+    if "expires_at" in blob:
+        problems += _date_problems(blob["expires_at"])
+    return problems
+
+
+def _keys_problems(prefix: str, value: dict, expected: set[str]) -> list[str]:
+    problems = [f"{prefix}{key}: missing" for key in sorted(expected - value.keys())]
+    if value.keys() - expected:
+        problems.append(
+            f"{prefix or 'the blob'}: has keys other than {', '.join(sorted(expected))}"
+        )
+    return problems
+
+
+def _whole(value: object, lowest: int, highest: int) -> bool:
+    return type(value) is int and lowest <= value <= highest  # not True, not 1.0
+
+
+def _base64(value: object) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):  # non-ASCII, a wrong character, wrong padding
+        return False
+    return True
+
+
+def _date_problems(value: object) -> list[str]:
+    """expires_at: an ISO date-time with its offset, ahead of now, at most MAX_DAYS ahead."""
+    rule = "expires_at: must be an ISO date-time with an offset"
+    if not isinstance(value, str) or len(value) > 40 or not value.isascii():
+        return [rule]
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            return [rule]
+        now = datetime.now(UTC)
+        if moment <= now:
+            return ["expires_at: already past"]
+        if moment > now + timedelta(days=MAX_DAYS):
+            return [f"expires_at: more than {MAX_DAYS} days ahead"]
+    except (ValueError, OverflowError):
+        return [rule]
+    return []

@@ -1,0 +1,91 @@
+"""The registry's saved applications: ciphertexts deposited by nodes, kept by lookup id.
+
+The registry never sees a return code, so it cannot open what it keeps: it stores
+the bytes a node sent, answers them to any node that asks by the same lookup id,
+and deletes them when a node says so or their date has passed. One row per
+lookup id; a later deposit replaces the earlier one (the applicant saved again,
+perhaps on another node).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from ..db import transaction
+
+
+class Expired(Exception):
+    """There was a saved application under this lookup id, but its date has passed."""
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    db["saved"].create(
+        {
+            "lookup_id": str,  # SHA-256 of a return code and a domain string (return_codes.py)
+            "blob": str,  # the JSON text exactly as the node sent it
+            "expires_at": str,  # the blob's own date, in UTC, for comparing as text
+            "node_id": str,  # the node that deposited this version
+            "stored_at": str,
+        },
+        pk="lookup_id",
+        not_null={"blob", "expires_at", "node_id", "stored_at"},
+        if_not_exists=True,
+    )
+    db["saved"].create_index(["expires_at"], if_not_exists=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(moment: datetime) -> str:
+    """Fixed-width UTC text, so that comparing as text compares the moments."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def put(
+    db: sqlite_utils.Database, lookup: str, blob: str, expires_at: datetime, node_id: str
+) -> bool:
+    """Keep `blob` under `lookup`, replacing what was there; True if nothing was.
+
+    Every deposit also sweeps out what has expired, so nothing outlives its date
+    by longer than the registry's quietest spell.
+    """
+    values = [blob, _utc(expires_at), node_id, _utc(_now()), lookup]
+    with transaction(db):
+        delete_expired(db)
+        replaced = db.execute(
+            "UPDATE saved SET blob = ?, expires_at = ?, node_id = ?, stored_at = ?"
+            " WHERE lookup_id = ?",
+            values,
+        ).rowcount
+        if not replaced:
+            db.execute(
+                "INSERT INTO saved (blob, expires_at, node_id, stored_at, lookup_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                values,
+            )
+    return not replaced
+
+
+def get(db: sqlite_utils.Database, lookup: str) -> str | None:
+    """The blob kept under `lookup`, or None. Raises Expired (and deletes it) past its date."""
+    row = db.execute("SELECT blob, expires_at FROM saved WHERE lookup_id = ?", [lookup]).fetchone()
+    if row is None:
+        return None
+    if row[1] < _utc(_now()):
+        delete(db, lookup)
+        raise Expired(lookup)
+    return row[0]
+
+
+def delete(db: sqlite_utils.Database, lookup: str) -> bool:
+    """Delete what is kept under `lookup`; True if there was something."""
+    return db.execute("DELETE FROM saved WHERE lookup_id = ?", [lookup]).rowcount > 0
+
+
+def delete_expired(db: sqlite_utils.Database) -> int:
+    """Delete every saved application past its date; how many went."""
+    return db.execute("DELETE FROM saved WHERE expires_at < ?", [_utc(_now())]).rowcount
