@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -54,14 +55,18 @@ def registry_signing_key(registry_app) -> str:
     return envelope.public_text(receipt.private_key(registry_app.config["RECEIPT_KEY"]))
 
 
-def make_node(folder: Path, registry_app, url: str, **config):
-    """A node app registered at the registry, encrypting to its key, trusting its receipts."""
+def make_node(folder: Path, registry_app, url: str, *, node_id: str = "node-test", **config):
+    """A node app registered at the registry, encrypting to its key, trusting its receipts.
+
+    Nodes that share a registry need ids of their own: registering an id again gives
+    it a new token, and the earlier node's stops working.
+    """
     node = create_app(
         {
             "INSTANCE": folder,
             "DATABASE": str(folder / "kiosk.sqlite3"),
             "SECRET_KEY": "n",
-            "NODE_ID": "node-test",
+            "NODE_ID": node_id,
             "REGISTRY_URL": url,
             "REGISTRY_PUBLIC_KEY": registry_public_key(registry_app),
             "REGISTRY_SIGNING_KEY": registry_signing_key(registry_app),
@@ -71,7 +76,7 @@ def make_node(folder: Path, registry_app, url: str, **config):
     )
     public = envelope.public_text(envelope.node_signing_key(folder / "node_key"))
     with registry_app.app_context():
-        token = registry_store.add_node(get_db(), "node-test", public)
+        token = registry_store.add_node(get_db(), node_id, public)
     node.config["REGISTRY_TOKEN"] = token
     return node
 
@@ -210,3 +215,28 @@ def valid_application(submission_id: str, name: str = "Әлия") -> dict:
             "funding_source": "sponsors",
         },
     }
+
+
+@contextmanager
+def served(app):
+    """Serve a WSGI app on 127.0.0.1:<free port> for the block; yields its URL.
+
+    Unlike `serve_in_thread`, it stops cleanly: waitress polls with poll(), so
+    closing the server while its thread waits cannot fail that thread on a closed
+    descriptor, and the thread (which looks up every 0.1 s) ends before the block does.
+    """
+    server = create_server(
+        app,
+        host="127.0.0.1",
+        port=0,
+        threads=4,
+        asyncore_use_poll=True,
+        asyncore_loop_timeout=0.1,
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(2)

@@ -11,6 +11,10 @@ oldest due item, records a lease before the POST, and records the outcome:
 - 401, 403: this node's credentials are wrong; the whole queue pauses.
 - anything else (408, 429, 5xx, 404, redirects, network errors, timeouts):
   retry, forever, with full-jitter backoff (a kiosk may be offline for a week).
+
+After each application it sends a round of saved applications' deposits
+(kiosk/deposits.py), unless the queue is paused; a deposit's trouble is caught
+there and never holds up an application.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import random
 import threading
 import urllib.error
 import urllib.request
@@ -27,13 +30,13 @@ from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from filelock import FileLock, Timeout
 from flask import Flask
 
-from .. import outbox, receipt
+from .. import deposits, outbox, receipt
 from ..db import connect
 from . import heartbeat
+from .transport import Registry, full_jitter, opener, registry_of
 
 log = logging.getLogger(__name__)
 
@@ -58,39 +61,6 @@ class Result:
     receipt: dict | None = None
 
 
-def full_jitter(attempt: int, base: float, cap: float) -> float:
-    """Seconds to wait before try number `attempt` + 1: random(0, min(cap, base × 2^(n-1)))."""
-    return random.uniform(0, min(cap, base * 2 ** max(attempt - 1, 0)))
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is never the registry's answer (captive portals redirect): retry later."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects())
-
-
-@dataclass(frozen=True)
-class Registry:
-    """Where to deliver, and whose signed receipt to believe."""
-
-    url: str
-    token: str
-    node_id: str
-    receipt_key: Ed25519PublicKey | None
-
-
-def registry_of(app: Flask) -> Registry:
-    """The registry as this app's settings and identity name it now (tests change them)."""
-    node = app.extensions["node"]
-    return Registry(
-        app.config["REGISTRY_URL"], app.config["REGISTRY_TOKEN"], node.node_id, node.receipt_key
-    )
-
-
 def deliver(registry: Registry, item: outbox.Item, timeout: float = 30) -> Result:
     """POST one envelope and say what its answer means."""
     request = urllib.request.Request(
@@ -104,7 +74,7 @@ def deliver(registry: Registry, item: outbox.Item, timeout: float = 30) -> Resul
         },
     )
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             return _from_answer(registry, item, response.status, response.read(1024 * 1024))
     except urllib.error.HTTPError as error:
         return _from_answer(registry, item, error.code, error.read(64 * 1024))
@@ -265,9 +235,29 @@ class Forwarder:
             outbox.release_leases(db)
             self._since_purge = 0
         result = self.step(db)
+        self._send_deposits(db)
         wait = self._pause_after(result, db)
         self._failures = self._failures + 1 if result and result.outcome is Outcome.RETRY else 0
         return wait
+
+    def _send_deposits(self, db) -> None:
+        """Saved applications' deposits, after the application: never in its way.
+
+        A paused queue (the registry refused this node's credentials) holds them
+        too. Whatever goes wrong is logged by its type alone and left for the next
+        turn, so a deposit can never stop an application's delivery.
+        """
+        try:
+            if outbox.paused(db):
+                return
+            deposits.send_due(
+                db,
+                registry_of(self.app),
+                timeout=self.config["SEND_TIMEOUT"],
+                backoff=self._backoff(),
+            )
+        except Exception as error:
+            log.error("Sending deposits to the registry hit %s.", type(error).__name__)
 
     def _pause_after(self, result: Result | None, db) -> float:
         """How long to rest: none after progress, backoff after a failure, a beat when idle."""
@@ -282,8 +272,12 @@ class Forwarder:
         return 0
 
     def _beat(self, wait: float) -> None:
-        """Tell /healthz the next beat comes after `wait`, plus one send and one lock wait."""
-        budget = wait + self.config["SEND_TIMEOUT"] + self.busy_timeout + HEARTBEAT_SLACK
+        """Tell /healthz the next beat comes after `wait`, plus two sends and a lock wait.
+
+        A turn sends one application and one round of deposits, which ends within
+        its own send timeout (kiosk/deposits.py).
+        """
+        budget = wait + 2 * self.config["SEND_TIMEOUT"] + self.busy_timeout + HEARTBEAT_SLACK
         try:
             heartbeat.beat(self.instance, budget)
         except OSError as error:  # a full disk: /healthz will say so; the loop goes on
