@@ -19,6 +19,7 @@ the draft an earlier resume opened, and that device is told so on its next page.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -173,13 +174,63 @@ def find(code: str) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
-def resume(code: str, blob: dict) -> tuple[drafts.Draft, Saved]:
+def expired_here(code: str) -> bool:
+    """Whether this code's application was saved here and its date has passed.
+
+    Only until `delete_expired` removes the row; after that the code is unknown here,
+    as any other is. Lets the resume page say "too late" rather than "wrong code".
+    """
+    row = (
+        get_db()
+        .execute(
+            "SELECT 1 FROM saved WHERE lookup_id = ? AND expires_at < ?",
+            [return_codes.lookup_id(code), _now().isoformat()],
+        )
+        .fetchone()
+    )
+    return row is not None
+
+
+def expires(blob: dict) -> datetime | None:
+    """The date a blob (from here or the registry) is kept until; None if it names none."""
+    try:
+        until = datetime.fromisoformat(blob["expires_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return until if until.tzinfo else None
+
+
+def _dummy_blob() -> dict:
+    """A blob no code opens, with the KDF settings real ones have: see `open_nothing`."""
+    params = current_app.config.get("SAVED_SCRYPT", SCRYPT)
+    return {
+        "format": FORMAT,
+        "kdf": {"name": "scrypt", **params, "salt": _b64(bytes(SALT_BYTES))},
+        "nonce": _b64(bytes(NONCE_BYTES)),
+        "ciphertext": _b64(bytes(32)),
+    }
+
+
+def open_nothing(code: str) -> None:
+    """Spend on a code that found nothing what a wrong code costs: one run of the KDF.
+
+    Without it, "no such code" answers in a microsecond and "wrong code for this blob"
+    in tens of milliseconds, and the difference would tell a guesser which lookup ids
+    exist here.
+    """
+    with contextlib.suppress(WrongCode):
+        open_blob(code, _dummy_blob())
+
+
+def resume(code: str, blob: dict, opened: Saved | None = None) -> tuple[drafts.Draft, Saved]:
     """Open the blob and make it the one live draft for this code.
 
     A blob fetched from the registry is kept here too, so saving again, and the
-    deletion at submit, work on this node as on the one that saved it.
+    deletion at submit, work on this node as on the one that saved it. `opened` is the
+    blob already opened with `open_blob` (to check who may resume it): the KDF, the
+    slow part, then runs once.
     """
-    content = open_blob(code, blob)
+    content = opened or open_blob(code, blob)
     db = get_db()
     lookup = return_codes.lookup_id(code)
     with transaction(db):
