@@ -29,6 +29,9 @@ from .urls import safe_local_path
 
 bp = Blueprint("kiosk", __name__)
 
+# Nothing of the last person stays in this browser: no cache, no storage, no cookie.
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+
 
 def enabled() -> bool:
     return bool(current_app.config["KIOSK_MODE"])
@@ -112,8 +115,7 @@ def _reset():
     forget_applicant()
     response = redirect(url_for("kiosk.welcome") if enabled() else url_for("journey.start"))
     if enabled():
-        # Nothing of the last person stays in this browser: no cache, no storage, no cookie.
-        response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+        response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response
 
 
