@@ -68,9 +68,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(audit_cli)
 
     from . import health
-    from .journey import views
+    from .journey import saving, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(saving.bp)
     preferences.init_app(app)
     kiosk_mode.init_app(app)
 

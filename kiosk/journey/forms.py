@@ -14,7 +14,7 @@ from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from .. import competition
+from .. import competition, return_codes
 from ..competition import Limit
 from ..identifiers import normalise_reference
 from ..validators import (
@@ -335,3 +335,38 @@ class StatusForm(FlaskForm):
                     "(letters and digits), like 7K3M-9QXT-W"
                 )
             )
+
+
+RETURN_CODE_PROBLEMS = {
+    return_codes.Problem.EMPTY: _l("Enter your return code"),
+    return_codes.Problem.SHAPE: _l(
+        "Check the code: a return code starts with R and has 14 letters and digits"
+    ),
+    return_codes.Problem.CHECK: _l("Check the code: one character is wrong"),
+}
+
+
+class ResumeForm(FlaskForm):
+    """The return code of a saved application, read as people type it (kiosk/return_codes.py).
+
+    The filter drops what nobody means to type (NUL, bidi controls) so the field shows back
+    only visible text; `read` then forgives spaces, dashes, lower case and O for 0.
+    """
+
+    code = StringField(_l("Return code"), filters=[clean_line])
+
+    def validate_code(self, field: StringField) -> None:
+        try:
+            field.normalised = return_codes.read(field.data)
+        except return_codes.NotACode as not_a_code:
+            raise ValidationError(RETURN_CODE_PROBLEMS[not_a_code.problem]) from None
+
+
+class EmailCodeForm(FlaskForm):
+    """ "E-mail me the code": one address, checked as the contact page checks one."""
+
+    email = StringField(
+        _l("E-mail address"),
+        filters=[clean_line],
+        validators=[Required(_l("Enter your e-mail address")), Email()],
+    )

@@ -20,8 +20,11 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
 
-from .. import audit, competition, drafts, kiosk_mode, limits, qr, submissions
+from .. import audit, competition, drafts, kiosk_mode, limits, qr, saved, submissions
 from ..competition import Window
 from ..i18n import LANGUAGES, current_language
 from ..staff import auth as staff_auth
@@ -45,6 +48,10 @@ EXPIRED = _l(
     "Your earlier answers were deleted because the application was not used for a long time. "
     "This protects your personal data. Please answer the questions again."
 )
+OPENED_ELSEWHERE = _l(
+    "This application was opened with its return code on another device, so it was closed "
+    "here. To carry on here, enter the return code again."
+)
 
 OPEN_ENDPOINTS = {"journey.start", "journey.confirmation", "journey.receipt", "journey.status"}
 
@@ -52,7 +59,17 @@ OPEN_ENDPOINTS = {"journey.start", "journey.confirmation", "journey.receipt", "j
 @bp.before_request
 def only_while_open():
     """Outside the competition window no step accepts answers."""
-    if request.endpoint in OPEN_ENDPOINTS or competition.window_state() == Window.OPEN:
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    return closed_response()
+
+
+def closed_response():
+    """None while the window is open; else the closed page for a POST, the start for a GET.
+
+    Shared with the save and resume pages (kiosk/journey/saving.py).
+    """
+    if competition.window_state() == Window.OPEN:
         return None
     if request.method == "POST":
         return render_template("journey/closed.html", **_window()), 403
@@ -67,20 +84,28 @@ def _window() -> dict:
     }
 
 
-def _draft() -> drafts.Draft | None:
-    """This person's draft; if it expired while they were away, say so once."""
+def current_draft() -> drafts.Draft | None:
+    """This person's draft; if it ended while they were away, say so once, and why.
+
+    It ended either because its return code opened it on another device (one code has one
+    live draft, kiosk/saved.py) or because it was not used for too long.
+    """
     draft_id = session.get("draft")
     draft = drafts.load(draft_id)
     if draft_id and draft is None:
         session.pop("draft", None)
-        if submissions.get(session.get("submission")) is None:  # not sent: it ran out
+        if saved.was_opened_elsewhere(draft_id):
+            flash(OPENED_ELSEWHERE, "notice")
+            g.draft_expired = True
+        elif submissions.get(session.get("submission")) is None:  # not sent: it ran out
             flash(EXPIRED, "notice")
             g.draft_expired = True
     return draft
 
 
-def _draft_or_new() -> drafts.Draft:
-    draft = _draft()
+def draft_or_new() -> drafts.Draft:
+    """This person's draft, or a new one (counted against the address's limit)."""
+    draft = current_draft()
     if draft is None:
         limits.count_new_draft()
         draft = drafts.create()
@@ -103,23 +128,25 @@ def question(slug: str):
         if request.method != "POST":
             raise
         form = step.form(**step.options({}))
-        _not_saved(form, error)
+        not_saved(form, error)
         back = url_for("journey.start")
         return render_template(step.template, form=form, step=step, back=back, changing=False)
 
 
 def _question(step: steps.Step):
-    draft = _draft()
+    draft = current_draft()
     answers = draft.answers if draft else {}
     if not step.shown(answers):
         return redirect(url_for("journey.question", slug=steps.STEPS[0].slug))
     changing = request.args.get("change") == "1"
     if request.method == "POST":
         form = step.form(**step.options(answers))
+    elif draft and draft.pending.get("slug") == step.slug:
+        form = _pending_form(step, draft)
     else:
         form = step.make_form(answers)
     if form.validate_on_submit():
-        draft = draft or _draft_or_new()
+        draft = draft or draft_or_new()
         draft.answers.update({name: normalised(form[name]) for name in step.fields()})
         drafts.save(draft)
         if g.get("draft_expired"):  # start from the first question they now have to answer
@@ -135,7 +162,28 @@ def _question(step: steps.Step):
     return render_template(step.template, form=form, step=step, back=back, changing=changing)
 
 
-def _not_saved(form, error: sqlite3.OperationalError) -> None:
+def _pending_form(step: steps.Step, draft: drafts.Draft) -> FlaskForm:
+    """The page as it was when it was saved unfinished: what was typed, and its errors.
+
+    Shown once, on the first visit after the resume; from then on the page is filled
+    from the answers as usual (the pending values are forgotten).
+    """
+    formdata = MultiDict(
+        [
+            (name, value)
+            for name, values in draft.pending.get("form", {}).items()
+            for value in values
+        ]
+    )
+    formdata["csrf_token"] = generate_csrf()
+    form = step.form(formdata=formdata, **step.options(draft.answers))
+    form.validate()
+    draft.pending = {}
+    drafts.save(draft)
+    return form
+
+
+def not_saved(form, error: sqlite3.OperationalError) -> None:
     """The disk is full, or the database stayed locked past the busy timeout.
 
     Nothing was written. The same page shows again with what the person typed (read
@@ -161,7 +209,7 @@ def _next_url(step: steps.Step, answers: dict, changing: bool) -> str:
 
 @bp.get("/apply/check")
 def check():
-    draft = _draft()
+    draft = current_draft()
     if draft is None:
         return redirect(url_for("journey.start"))
     missing = steps.first_incomplete(draft.answers)
@@ -183,13 +231,13 @@ def declaration():
         if request.method != "POST":
             raise
         form = AssistedDeclarationForm() if "consent_method" in request.form else DeclarationForm()
-        _not_saved(form, error)
+        not_saved(form, error)
         back = url_for("journey.check")
         return render_template("journey/declaration.html", form=form, back=back)
 
 
 def _declaration():
-    draft = _draft()
+    draft = current_draft()
     if draft is None:
         if request.method == "POST" and submissions.get(session.get("submission")):
             return redirect(url_for("journey.confirmation"), 303)  # sent already
@@ -294,7 +342,15 @@ def receipt():
     Host would otherwise put someone else's site on a printed receipt.
     """
     submission = _submission_or_404()
+    status_url = public_url(url_for("journey.status", reference=submission.reference))
+    return _in_language_of(submission, "journey/receipt.html", status_url=status_url, qr=qr.svg)
+
+
+def public_url(path: str) -> str:
+    """An address on this site to print or send: KIOSK_PUBLIC_URL, never the request's Host.
+
+    Without KIOSK_PUBLIC_URL (a kiosk on its own machine) the node's own host and port.
+    """
     config = current_app.config
     base = config["PUBLIC_URL"] or f"http://{config['HOST']}:{config['PORT']}"
-    status_url = base + url_for("journey.status", reference=submission.reference)
-    return _in_language_of(submission, "journey/receipt.html", status_url=status_url, qr=qr.svg)
+    return base + path
