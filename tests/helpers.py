@@ -112,7 +112,54 @@ def every_page(client) -> dict[str, str]:
     submit(client)
     pages["confirmation"] = client.get("/apply/confirmation").text
     pages["receipt"] = client.get("/apply/receipt").text
+    pages.update(saving_pages(client))
     return pages
+
+
+def saving_pages(client) -> dict[str, str]:
+    """The resume page and its errors, a save and its page, and the unfinished page resumed.
+
+    Walked last: saving ends the draft (and, on a kiosk, the whole session), so the
+    resume at the end brings the application, and its language, back.
+    """
+    pages = {"resume": client.get("/resume").text}
+    pages["resume error"] = post_step(client, "/resume", {"code": ""}).text
+    pages["resume check error"] = post_step(client, "/resume", {"code": WRONG_CHECK}).text
+    post_step(client, "/apply/applicant-type", {"applicant_type": "individual"})
+    pages["saved"] = save(client, "person", {"full_name": "Әлия", "iin": "8802"}).text
+    pages["resumed error"] = resume(client, code_on(pages["saved"]), follow_redirects=True).text
+    return pages
+
+
+WRONG_CHECK = "R7K3-M9QX-TW4P-J5"  # R7K3-M9QX-TW4P-JC with its check character changed
+CODE = re.compile(
+    r'class="reference" translate="no">(R[0-9A-Z]{3}(?:-[0-9A-Z]{4}){2}-[0-9A-Z]{2})<'
+)
+
+
+def code_on(html: str) -> str:
+    """The return code a saved page shows."""
+    match = CODE.search(html)
+    assert match, "page shows no return code"
+    return match.group(1)
+
+
+def save(client, page: str, data: dict | None = None, **kwargs):
+    """Press "Save and come back later" on a page (a step's slug, check or declaration).
+
+    Follows the web's redirect to the saved page; a kiosk shows it in the response itself.
+    """
+    path = f"/apply/{page}"
+    form = client.get(path)
+    kwargs.setdefault("follow_redirects", True)
+    return client.post(
+        f"{path}/save", data={**(data or {}), "csrf_token": token(form.text)}, **kwargs
+    )
+
+
+def resume(client, code: str, **kwargs):
+    """Enter a return code on the resume page, as a person would."""
+    return post_step(client, "/resume", {"code": code}, **kwargs)
 
 
 def queued_payload(row: dict) -> dict:
