@@ -93,8 +93,15 @@ def start_again():
 
 
 @bp.post("/kiosk/timeout")
+@csrf.exempt
 def timed_out():
-    """The idle warning ran out: the same as "Start again", without asking."""
+    """The idle warning ran out: the same as "Start again", without asking.
+
+    The view checks the form token itself, so that a page whose session is already gone
+    (the saved page, which forgets the applicant as it is shown) still goes back to the
+    first screen when nobody touches it, instead of to "This page has expired". Without
+    a valid token nothing is deleted: a forged request only redirects.
+    """
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("kiosk.welcome") if enabled() else url_for("journey.start"))
     return _reset()

@@ -476,6 +476,9 @@ def test_on_a_kiosk_the_save_forgets_the_applicant_at_once(kiosk, kiosk_app, db)
     assert "Your application is saved" in response.text and "Kept until" in response.text
     assert 'action="/kiosk/finish"' in response.text
     assert kiosk.get("/apply/saved").headers["Location"] == "/"  # not kept anywhere
+    end_form = re.search(r'action="/kiosk/timeout"[^>]*>(.*?)</form>', response.text, re.S)
+    idle = kiosk.post("/kiosk/timeout", data={"csrf_token": token(end_form.group(1))})
+    assert idle.status_code == 302 and idle.headers["Location"] == "/kiosk"  # the first screen
     landed = resume(english_client(kiosk_app), code)
     assert landed.headers["Location"] == "/apply/region"
 
