@@ -284,7 +284,10 @@ def _look_up(code: str) -> tuple[dict | None, bool]:
         return blob, False
     if saved.expired_here(code):
         return None, True
-    blob = deposits.fetch(return_codes.lookup_id(code))
+    try:
+        blob = deposits.fetch(return_codes.lookup_id(code))
+    except deposits.Expired:  # the registry had it, and has deleted it at its date
+        return None, True
     if blob is None:
         return None, False
     until = saved.expires(blob)

@@ -323,6 +323,15 @@ def test_a_code_the_registry_holds_past_its_date_is_too_late(app, client, db, mo
     assert any(EXPIRED in error for error in _errors(page))
 
 
+def test_a_code_the_registry_has_deleted_at_its_date_is_too_late(client, monkeypatch):
+    def gone(lookup):
+        raise deposits.Expired(lookup[:8])
+
+    monkeypatch.setattr(deposits, "fetch", gone)
+    page = resume(client, return_codes.new_code()).text
+    assert any(EXPIRED in error for error in _errors(page))
+
+
 def test_a_code_saved_on_another_node_opens_from_the_registry(app, client, db, monkeypatch):
     post_step(client, "/apply/applicant-type", {"applicant_type": "ngo"})
     code = code_on(save(client, "organisation").text)
