@@ -450,6 +450,7 @@ def test_an_assisted_application_opens_for_its_worker_or_the_centres_admin(app, 
 
 def test_staff_pages_offer_to_continue_a_saved_application(app, staff):
     assert 'action="/resume"' in _signed_in(app, "aigerim").get("/staff").text
+    assert 'href="/resume"' in _signed_in(app, "admin").get("/staff").text
 
 
 # Kiosk --------------------------------------------------------------------------------
