@@ -17,7 +17,6 @@ only holds the pages.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from datetime import UTC, datetime
 
@@ -46,7 +45,6 @@ from . import steps, views
 from .forms import EmailCodeForm, ResumeForm
 
 bp = Blueprint("saving", __name__)
-log = logging.getLogger(__name__)
 
 # The pages with a "Save and come back later" button that are not questions.
 CHECK, DECLARATION = "check", "declaration"
