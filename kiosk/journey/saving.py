@@ -326,7 +326,8 @@ def _carry_on_in_session(draft: drafts.Draft, content: saved.Saved) -> None:
 
 def _where_to(draft: drafts.Draft) -> str:
     """The page left unfinished, else the first question left, else the check page."""
-    pending = steps.BY_SLUG.get(draft.pending.get("slug", ""))
+    slug = draft.pending.get("slug")
+    pending = steps.BY_SLUG.get(slug) if isinstance(slug, str) else None
     if pending is not None and pending.shown(draft.answers):
         return url_for("journey.question", slug=pending.slug)
     missing = steps.first_incomplete(draft.answers)

@@ -168,11 +168,13 @@ def _pending_form(step: steps.Step, draft: drafts.Draft) -> FlaskForm:
     Shown once, on the first visit after the resume; from then on the page is filled
     from the answers as usual (the pending values are forgotten).
     """
+    typed = draft.pending.get("form")
     formdata = MultiDict(
         [
             (name, value)
-            for name, values in draft.pending.get("form", {}).items()
-            for value in values
+            for name, values in (typed.items() if isinstance(typed, dict) else ())
+            for value in (values if isinstance(values, list) else ())
+            if isinstance(value, str)  # a blob from elsewhere is opened, not trusted
         ]
     )
     formdata["csrf_token"] = generate_csrf()
