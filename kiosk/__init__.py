@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
         limits,
         node,
         preferences,
+        saved,
         schema,
         security,
         speech,
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     limits.init_app(app)
     app.cli.add_command(drafts.expire_drafts_command)
+    app.cli.add_command(saved.expire_saved_command)
     app.cli.add_command(backup.backup_command)
 
     from .audit import audit_cli

@@ -35,6 +35,8 @@ EVENTS = (
     "logout",
     "assisted_start",
     "assisted_resume",
+    "save",
+    "resume",
     "submit",
     "queue_retry",
     "queue_export",

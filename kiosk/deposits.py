@@ -31,7 +31,7 @@ from enum import Enum
 import sqlite_utils
 from flask import current_app
 
-from .db import transaction
+from .db import get_db, transaction
 from .outbox.transport import Registry, full_jitter, opener, registry_of
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ PUT, DELETE = "put", "delete"
 REFUSED = {400, 413, 422}  # the registry will never take this deposit
 MAX_BLOB = 64 * 1024  # the registry keeps none larger; a longer answer is not a blob
 FETCH_TIMEOUT = 5.0  # seconds at most: someone is waiting at the resume page
+QUICK_TIMEOUT = 2.0  # seconds, when the node has its own copy to use instead
 ROUND = 20  # deposits sent at most per round, between two applications
 # A next try never lies further ahead than the backoff cap; one that does was scheduled
 # while the clock ran ahead (as in kiosk/outbox), and is due now.
@@ -85,6 +86,12 @@ def _queue(db: sqlite_utils.Database, lookup: str, action: str, blob: str | None
 def queue_put(db: sqlite_utils.Database, lookup: str, blob: dict) -> None:
     """Queue this blob for the registry. Call inside the saving transaction."""
     _queue(db, lookup, PUT, json.dumps(blob))
+
+
+def pending(lookup: str, db: sqlite_utils.Database | None = None) -> bool:
+    """Whether this node still has something to send the registry for this lookup id."""
+    db = db or get_db()
+    return db.execute("SELECT 1 FROM deposits WHERE lookup_id = ?", [lookup]).fetchone() is not None
 
 
 def queue_delete(db: sqlite_utils.Database, lookup: str) -> None:
@@ -232,7 +239,7 @@ class Expired(Exception):
     """The registry held a saved application under this lookup id, but its date has passed."""
 
 
-def fetch(lookup: str) -> dict | None:
+def fetch(lookup: str, quick: bool = False) -> dict | None:
     """The blob the registry holds under this lookup id, or None if it holds none.
 
     For the resume page on a node that has no copy of its own:
@@ -245,7 +252,8 @@ def fetch(lookup: str) -> dict | None:
       5xx, 401/403, or an answer that is not the registry's (a captive portal's
       200 or 404 page, a 200 that is no blob).
 
-    The timeout is short (SEND_TIMEOUT, at most 5 s): someone is waiting.
+    The timeout is short (SEND_TIMEOUT, at most 5 s): someone is waiting. `quick` makes it
+    at most 2 s, for a node that has a copy of its own to fall back on.
     """
     if not LOOKUP.fullmatch(lookup):
         raise ValueError("not a lookup id")
@@ -254,7 +262,7 @@ def fetch(lookup: str) -> dict | None:
         f"{registry.url}/api/v1/saved/{lookup}",
         headers={"Authorization": f"Bearer {registry.token}", "Accept": "application/json"},
     )
-    timeout = min(current_app.config["SEND_TIMEOUT"], FETCH_TIMEOUT)
+    timeout = min(current_app.config["SEND_TIMEOUT"], QUICK_TIMEOUT if quick else FETCH_TIMEOUT)
     try:
         with opener.open(request, timeout=timeout) as response:
             status, body = response.status, response.read(MAX_BLOB + 1)

@@ -25,11 +25,13 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import click
 import sqlite_utils
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import deposits, drafts, return_codes
 from .db import forget_deleted, get_db, transaction
@@ -278,22 +280,26 @@ def forget(code: str | None, db: sqlite_utils.Database | None = None) -> None:
 
 
 def delete_expired(db: sqlite_utils.Database | None = None) -> int:
-    """Delete every saved application past its date; ended-draft notes older than a day."""
+    """Delete every saved application past its date; ended-draft notes older than a day.
+
+    The registry's copy is left to the registry, which deletes it at its own date: the
+    code may have been saved again on another node since, with a later date, and a
+    deletion from here would take that newer copy away.
+    """
     db = db or get_db()
     now = _now()
     with transaction(db):
-        lookups = [
-            row[0]
-            for row in db.execute(
-                "SELECT lookup_id FROM saved WHERE expires_at < ?", [now.isoformat()]
-            )
-        ]
-        for lookup in lookups:
-            db.execute("DELETE FROM saved WHERE lookup_id = ?", [lookup])
-            deposits.queue_delete(db, lookup)
+        gone = db.execute("DELETE FROM saved WHERE expires_at < ?", [now.isoformat()]).rowcount
         db.execute(
             "DELETE FROM ended_drafts WHERE ended_at < ?", [(now - timedelta(days=1)).isoformat()]
         )
-    if lookups:
+    if gone:
         forget_deleted(db)
-    return len(lookups)
+    return gone
+
+
+@click.command("expire-saved")
+@with_appcontext
+def expire_saved_command() -> None:
+    """Delete saved applications past their date (the forwarder also does so every hour)."""
+    click.echo(f"Deleted {delete_expired()} expired saved applications.")

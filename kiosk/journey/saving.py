@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -36,7 +35,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from .. import audit, deposits, drafts, kiosk_mode, limits, return_codes, saved
+from .. import audit, deposits, drafts, kiosk_mode, limits, mail, return_codes, saved
 from ..i18n import LANGUAGES, current_language
 from ..staff import accounts
 from ..staff import auth as staff_auth
@@ -69,12 +68,6 @@ NOT_SENT = _l(
     "The e-mail could not be sent just now. Write the code down or print this page, "
     "and try again later."
 )
-
-# Audit events of this module. audit.EVENTS should list them itself (a change outside this
-# module, asked for); until it does, they are added here so that record() accepts them.
-SAVE_EVENTS = ("save", "resume")
-if not set(SAVE_EVENTS) <= set(audit.EVENTS):
-    audit.EVENTS = (*audit.EVENTS, *(e for e in SAVE_EVENTS if e not in audit.EVENTS))
 
 
 @bp.before_request
@@ -190,7 +183,7 @@ def _render_saved(code: str, until: datetime, form: EmailCodeForm | None):
 
 def _email_offered() -> bool:
     """ "E-mail me the code" only on the web, and only with a mail server to send through."""
-    return bool(current_app.config.get("SMTP_HOST")) and not kiosk_mode.enabled()
+    return mail.enabled()
 
 
 @bp.post("/apply/saved/email")
@@ -214,8 +207,6 @@ def email():
 
 def _send(address: str, code: str, until: datetime) -> bool:
     """Hand the message to kiosk/mail.py; False when the mail server did not take it."""
-    from .. import mail  # written alongside: imported when first used
-
     link = views.public_url(url_for("saving.resume"))
     try:
         mail.send_code(address, code, until, link, current_language())
@@ -276,24 +267,31 @@ def _open(code: str) -> tuple[saved.Saved | None, dict | None, str | None]:
 
 
 def _look_up(code: str) -> tuple[dict | None, bool]:
-    """The blob saved under this code, here or at the registry, and whether it ran out."""
-    blob = saved.find(code)
-    if blob is not None:
-        return blob, False
-    if saved.expired_here(code):
+    """The blob saved under this code, here or at the registry, and whether it ran out.
+
+    The registry's copy is the newest when this node has nothing for it still to send:
+    the code may have been resumed and saved again on another node since. A copy here
+    is never dropped on the registry's word (a registry that is wrong must not lose an
+    application); it is used whenever the registry has none or cannot be asked.
+    """
+    lookup = return_codes.lookup_id(code)
+    local = saved.find(code)
+    if local is not None and deposits.pending(lookup):
+        return local, False  # saved here and not yet deposited: this copy is the newest
+    if local is None and saved.expired_here(code):
         return None, True
     try:
-        blob = deposits.fetch(return_codes.lookup_id(code))
+        remote = deposits.fetch(lookup, quick=local is not None)
     except deposits.Expired:  # the registry had it, and has deleted it at its date
-        return None, True
-    if blob is None:
-        return None, False
-    until = saved.expires(blob)
-    if until is None:
-        return None, False  # not one of ours
-    if until < datetime.now(UTC):
-        return None, True
-    return blob, False
+        return local, local is None
+    except deposits.Unreachable:
+        if local is not None:
+            return local, False
+        raise
+    until = saved.expires(remote) if remote is not None else None
+    if until is None or until < datetime.now(UTC):  # none, not one of ours, or past its date
+        return local, local is None and until is not None
+    return remote, False
 
 
 def _may_resume(content: saved.Saved) -> bool:

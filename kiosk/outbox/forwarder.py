@@ -33,7 +33,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from flask import Flask
 
-from .. import deposits, outbox, receipt
+from .. import deposits, outbox, receipt, saved
 from ..db import connect
 from . import heartbeat
 from .transport import Registry, full_jitter, opener, registry_of
@@ -232,6 +232,7 @@ class Forwarder:
             self._resume_after_wait = False
         if self._since_purge >= PURGE_EVERY_SECONDS:
             outbox.purge_delivered(db, self.config["KEEP_DAYS"])
+            saved.delete_expired(db)
             outbox.release_leases(db)
             self._since_purge = 0
         result = self.step(db)

@@ -16,7 +16,8 @@
     kk: "әіңғүұқөһ|" + RU, ru: RU, en: "qwertyuiop|asdfghjkl|SzxcvbnmB|KRLN,P.C",
     num: "1234567890|-/:;()«»\"'|?!№%+=@*&B|KRLN,P.C",
     digits: "123|456|789|B0C", tel: "123|456|789|+0-|()PBC",
-    email: "1234567890|qwertyuiop|asdfghjkl|zxcvbnmB|@._-ZC"
+    email: "1234567890|qwertyuiop|asdfghjkl|zxcvbnmB|@._-ZC",
+    code: "1234567890|qwertyuiop|asdfghjkl|zxcvbnmB|-C" // a return code: digits, Latin, dash
   };
   var page = document.documentElement.lang, chosen = page === "kk" || page === "ru" ? page : "en";
   var field = null, layout = "", letterLang = "", built = "", shift = false, quiet = false, count = 0;
@@ -69,7 +70,8 @@
   }
 
   function open(f) {
-    var want = f.getAttribute("inputmode") === "numeric" ? "digits" : /^(tel|email)$/.test(f.type) ? f.type : chosen;
+    var asked = f.getAttribute("data-keyboard");
+    var want = LAYOUTS[asked] && asked !== "num" ? asked : f.getAttribute("inputmode") === "numeric" ? "digits" : /^(tel|email)$/.test(f.type) ? f.type : chosen;
     field = f;
     if (f.nextSibling !== panel) { f.parentNode.insertBefore(panel, f.nextSibling); }
     if (built !== want + (f.tagName === "TEXTAREA")) { render(want); }

@@ -248,7 +248,8 @@ class _VisibleText(HTMLParser):
             self.parts.append(data)
 
 
-REFERENCE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]\b")
+# Reference numbers (7K3M-9QXT-W) and return codes (R7K3-M9QX-TW4P-J5): letters, not words.
+REFERENCE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-([0-9A-Z]{4}-[0-9A-Z]{2}|[0-9A-Z])\b")
 
 
 def _english_words() -> set[str]:
