@@ -3,13 +3,13 @@
 Saving turns the live draft into ciphertext and deletes the draft:
 
     code ─▶ lookup id = SHA-256(domain ‖ code)            (kiosk/return_codes.py)
-    code + random salt ─▶ scrypt (n=2^15, r=8, p=1) ─▶ 256-bit key
+    code + random salt ─▶ scrypt (n=2^14, r=8, p=1) ─▶ 256-bit key
     key + random nonce ─▶ AES-256-GCM(plaintext JSON, associated data = lookup id ‖ format)
 
 The node keeps the lookup id, the salt, the nonce, the ciphertext and the expiry, never
 the code, so a copy of the database (or of the registry's, where the same bytes are
 deposited) reveals no application. scrypt makes each guess cost tens of milliseconds and
-32 MiB of memory on top of the 60 bits a code carries.
+16 MiB of memory on top of the 60 bits a code carries.
 
 Resuming decrypts into a normal draft (kiosk/drafts.py) that remembers its code, so
 saving again keeps the same code. One code has one live draft at a time: resuming ends
@@ -37,7 +37,7 @@ from . import deposits, drafts, return_codes
 from .db import forget_deleted, get_db, transaction
 
 FORMAT = 1
-SCRYPT = {"n": 2**15, "r": 8, "p": 1}  # about 50–100 ms and 32 MiB; see docs/benchmarks.md
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # about 50–100 ms and 16 MiB; see docs/benchmarks.md
 SALT_BYTES = 16
 NONCE_BYTES = 12
 # The most any code's blob may ask of the KDF: a blob from elsewhere (the registry) names
