@@ -272,25 +272,26 @@ def _look_up(code: str) -> tuple[dict | None, bool]:
     The registry's copy is the newest when this node has nothing for it still to send:
     the code may have been resumed and saved again on another node since. A copy here
     is never dropped on the registry's word (a registry that is wrong must not lose an
-    application); it is used whenever the registry has none or cannot be asked.
+    application); it is used whenever the registry has none or cannot be asked. A copy
+    here past its date is "too late" only once the registry has no newer one either: the
+    code may have been saved again elsewhere, later, with a later date.
     """
     lookup = return_codes.lookup_id(code)
     local = saved.find(code)
     if local is not None and deposits.pending(lookup):
         return local, False  # saved here and not yet deposited: this copy is the newest
-    if local is None and saved.expired_here(code):
-        return None, True
+    ran_out_here = local is None and saved.expired_here(code)
     try:
         remote = deposits.fetch(lookup, quick=local is not None)
     except deposits.Expired:  # the registry had it, and has deleted it at its date
         return local, local is None
     except deposits.Unreachable:
-        if local is not None:
-            return local, False
+        if local is not None or ran_out_here:
+            return local, ran_out_here
         raise
     until = saved.expires(remote) if remote is not None else None
     if until is None or until < datetime.now(UTC):  # none, not one of ours, or past its date
-        return local, local is None and until is not None
+        return local, local is None and (until is not None or ran_out_here)
     return remote, False
 
 
