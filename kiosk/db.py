@@ -135,6 +135,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     )
     db["drafts"].create_index(["expires_at"], if_not_exists=True)
     added = {"worker_id": int, "return_code": str, "pending": str}  # assisted; saved (kiosk/saved)
+    added |= {"claim": str, "claim_checked_at": float}  # one live draft per code (kiosk/claims)
     for column, kind in added.items():
         if column not in db["drafts"].columns_dict:
             db["drafts"].add_column(column, kind)

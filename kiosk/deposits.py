@@ -312,3 +312,65 @@ def _blob_of(body: bytes) -> dict | None:
     except ValueError:
         return None
     return blob if expires_at.tzinfo is not None else None
+
+
+# Claims ----------------------------------------------------------------------------
+
+
+CLAIM = re.compile("[A-Za-z0-9_-]{16,64}")  # what the registry takes as a claim
+
+
+def claim(lookup: str, token: str) -> bool:
+    """Tell the registry this node's resume now holds the code's one live draft.
+
+    True only when the registry answered that it recorded this very claim. Best effort,
+    at most QUICK_TIMEOUT: offline, or with nothing deposited yet, it is False and the
+    draft simply goes on without a claim (kiosk/claims.py).
+    """
+    if not LOOKUP.fullmatch(lookup) or not CLAIM.fullmatch(token):
+        raise ValueError("not a lookup id or not a claim")
+    answer = _ask_claim(lookup, "PUT", json.dumps({"claim": token}).encode())
+    return answer is not None and answer.get("lookup_id") == lookup and answer.get("claim") == token
+
+
+def current_claim(lookup: str) -> str | None:
+    """The newest claim the registry holds for this lookup id, or None.
+
+    None as well for a registry that cannot be reached, answers 404, or answers
+    anything that is not a claim: only a claim the registry clearly states may end a
+    draft, so an offline or confused network never closes anyone's application.
+    """
+    if not LOOKUP.fullmatch(lookup):
+        raise ValueError("not a lookup id")
+    answer = _ask_claim(lookup, "GET", None)
+    token = answer.get("claim") if answer is not None else None
+    return token if isinstance(token, str) and CLAIM.fullmatch(token) else None
+
+
+def _ask_claim(lookup: str, method: str, data: bytes | None) -> dict | None:
+    """One claim request; the 200 answer as a JSON object, else None (never raises)."""
+    registry = registry_of(current_app)
+    request = urllib.request.Request(
+        f"{registry.url}/api/v1/saved/{lookup}/claim",
+        data=data,
+        method=method,
+        headers={
+            "Authorization": f"Bearer {registry.token}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        },
+    )
+    timeout = min(current_app.config["SEND_TIMEOUT"], QUICK_TIMEOUT)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            status, body = response.status, response.read(4096)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return None
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    try:
+        answer = json.loads(body) if status == 200 else None
+    except (ValueError, RecursionError):
+        return None
+    return answer if isinstance(answer, dict) else None

@@ -261,6 +261,14 @@ def _end(db: sqlite_utils.Database, draft_id: str) -> None:
         )
 
 
+def end(draft_id: str) -> None:
+    """End a draft whose code another node's resume claimed since (kiosk/claims.py)."""
+    db = get_db()
+    with transaction(db):
+        _end(db, draft_id)
+    forget_deleted(db)
+
+
 def was_opened_elsewhere(draft_id: str | None) -> bool:
     """True once for a draft that ended because its code was resumed on another device."""
     if not draft_id:

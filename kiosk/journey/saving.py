@@ -35,7 +35,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from .. import audit, deposits, drafts, kiosk_mode, limits, mail, return_codes, saved
+from .. import audit, claims, deposits, drafts, kiosk_mode, limits, mail, return_codes, saved
 from ..i18n import LANGUAGES, current_language
 from ..staff import accounts
 from ..staff import auth as staff_auth
@@ -238,6 +238,7 @@ def resume():
     if not _may_resume(content):
         return _resume_page(form, NOT_YOURS)
     draft, content = saved.resume(code, blob, opened=content)
+    claims.after_resume(draft)  # best effort: ends this code's draft on other nodes
     _carry_on_in_session(draft, content)
     worker = staff_auth.current() if content.worker_id is not None else None
     audit.record("resume", staff_id=worker.id if worker else None)

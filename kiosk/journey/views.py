@@ -24,7 +24,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
-from .. import audit, competition, drafts, kiosk_mode, limits, qr, saved, submissions
+from .. import audit, claims, competition, drafts, kiosk_mode, limits, qr, saved, submissions
 from ..competition import Window
 from ..i18n import LANGUAGES, current_language
 from ..staff import auth as staff_auth
@@ -88,10 +88,13 @@ def current_draft() -> drafts.Draft | None:
     """This person's draft; if it ended while they were away, say so once, and why.
 
     It ended either because its return code opened it on another device (one code has one
-    live draft, kiosk/saved.py) or because it was not used for too long.
+    live draft, kiosk/saved.py; on another node, kiosk/claims.py asks the registry) or
+    because it was not used for too long.
     """
     draft_id = session.get("draft")
     draft = drafts.load(draft_id)
+    if draft is not None and claims.ended_elsewhere(draft):  # resumed on another node
+        draft = None
     if draft_id and draft is None:
         session.pop("draft", None)
         if saved.was_opened_elsewhere(draft_id):

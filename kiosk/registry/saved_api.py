@@ -1,5 +1,7 @@
 """PUT, GET and DELETE /api/v1/saved/<lookup_id>: saved applications between nodes.
 
+PUT and GET /api/v1/saved/<lookup_id>/claim: which resume holds the one live draft.
+
 A node deposits the ciphertext of an application saved under a return code; any
 other node asks for it by the same lookup id when the applicant comes back there
 (docs/registry-api.md, "Saved applications"). The registry checks the blob's
@@ -42,6 +44,8 @@ KDF_KEYS = {"name", "n", "r", "p", "salt"}
 KDF_MAX = 2**31  # n, r and p are positive integers below this
 EXTENSION = "registry_limiter"
 MISS_SCOPE = "saved-misses"
+CLAIM = re.compile("[A-Za-z0-9_-]{16,64}")  # a node's random token, URL-safe base64
+MAX_CLAIM_BYTES = 1024
 
 
 def init_app(app: Flask) -> None:
@@ -122,6 +126,68 @@ def delete_saved(lookup_id: str):
     """Delete it; 200 whether or not it was here, so a node may repeat a deletion."""
     deleted = saved_store.delete(get_db(), lookup_id)
     return jsonify(lookup_id=lookup_id, status="deleted" if deleted else "absent")
+
+
+# Claims ---------------------------------------------------------------------------
+
+
+@bp.put("/api/v1/saved/<lookup_id>/claim")
+def put_claim(lookup_id: str):
+    """Record the newest claim; 404 (a miss) when no unexpired blob is kept under the id.
+
+    A refusal for "nothing kept" must cost a miss as the GET of a blob does, or claims
+    would let a node test lookup ids past the miss limit.
+    """
+    token = _claim_from_request()
+    wait = _misses_wait()
+    if wait:
+        return _too_many(wait)
+    claimed_at = saved_store.claim(get_db(), lookup_id, token)
+    if claimed_at is None:
+        _count_miss()
+        return _problem(404, "not found")
+    return jsonify(lookup_id=lookup_id, claim=token, claimed_at=claimed_at)
+
+
+@bp.get("/api/v1/saved/<lookup_id>/claim")
+def get_claim(lookup_id: str):
+    """The newest claim and when it was made; 404 (a miss) for no blob, expired, or none."""
+    wait = _misses_wait()
+    if wait:
+        return _too_many(wait)
+    found = saved_store.current_claim(get_db(), lookup_id)
+    if found is None:
+        _count_miss()
+        return _problem(404, "not found")
+    return jsonify(claim=found[0], claimed_at=found[1])
+
+
+def _too_many(wait: int):
+    answer = jsonify(error="too many look-ups found nothing; ask again later")
+    return answer, 429, {"Retry-After": str(wait)}
+
+
+def _claim_from_request() -> str:
+    """The token in `{"claim": …}`; Refused (400, 413, 422) otherwise, never quoting it."""
+    request.max_content_length = MAX_CLAIM_BYTES
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise Refused(413, "a claim is at most 1 KB") from None
+    try:
+        body = json.loads(
+            data.decode("utf-8"), object_pairs_hook=_no_repeats, parse_constant=_no_constant
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Refused(400, "the body must be one JSON object in UTF-8") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "the body must be one JSON object in UTF-8")
+    if body.keys() != {"claim"}:
+        raise Refused(422, "the body must have the one key claim")
+    token = body["claim"]
+    if not isinstance(token, str) or not CLAIM.fullmatch(token):
+        raise Refused(422, "claim: must be 16 to 64 characters of A-Z, a-z, 0-9, - and _")
+    return token
 
 
 # The miss limit -------------------------------------------------------------------

@@ -5,6 +5,11 @@ the bytes a node sent, answers them to any node that asks by the same lookup id,
 and deletes them when a node says so or their date has passed. One row per
 lookup id; a later deposit replaces the earlier one (the applicant saved again,
 perhaps on another node).
+
+Each row may also carry the newest claim: the random token of the node whose resume
+opened the one live draft for this code (docs/registry-api.md, "Claims"). It lives
+and dies with the blob, and a new deposit keeps it: the applicant saving again on
+the node that claimed it does not give a draft on another node its life back.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["saved"].create_index(["expires_at"], if_not_exists=True)
+    for column in ("claim", "claimed_at"):  # added after the table, as kiosk/db.py does
+        if column not in db["saved"].columns_dict:
+            db["saved"].add_column(column, str)
 
 
 def _now() -> datetime:
@@ -89,3 +97,27 @@ def delete(db: sqlite_utils.Database, lookup: str) -> bool:
 def delete_expired(db: sqlite_utils.Database) -> int:
     """Delete every saved application past its date; how many went."""
     return db.execute("DELETE FROM saved WHERE expires_at < ?", [_utc(_now())]).rowcount
+
+
+def claim(db: sqlite_utils.Database, lookup: str, token: str) -> str | None:
+    """Record `token` as the newest claim on a blob kept and unexpired; when, or None.
+
+    A claim without a blob is refused: nothing could be resumed under it, and the
+    row it would need would outlive every deletion.
+    """
+    moment = _utc(_now())
+    changed = db.execute(
+        "UPDATE saved SET claim = ?, claimed_at = ? WHERE lookup_id = ? AND expires_at >= ?",
+        [token, moment, lookup, moment],
+    ).rowcount
+    return moment if changed else None
+
+
+def current_claim(db: sqlite_utils.Database, lookup: str) -> tuple[str, str] | None:
+    """(claim, claimed_at) on an unexpired blob, or None: no blob, expired, or no claim yet."""
+    row = db.execute(
+        "SELECT claim, claimed_at FROM saved"
+        " WHERE lookup_id = ? AND expires_at >= ? AND claim IS NOT NULL",
+        [lookup, _utc(_now())],
+    ).fetchone()
+    return (row[0], row[1]) if row else None
