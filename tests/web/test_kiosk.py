@@ -179,3 +179,25 @@ def test_bad_kiosk_region_stops_the_start(tmp_path):
 
     with pytest.raises(ConfigError, match="KIOSK_REGION"):
         from_environment({"KIOSK_REGION": "KZ-00"})
+
+
+def _countdown(page: str) -> dict[str, str]:
+    dialog = re.search(r'<dialog class="idle-warning"[^>]*>', page).group(0)
+    return dict(re.findall(r'data-left-(\w+)="([^"]*)"', dialog))
+
+
+def test_the_idle_countdown_carries_each_plural_form_once(kiosk):
+    """Each language's own forms, and no copies: Kazakh has one form, English two and
+    Russian three; timeout.js uses "other" for any form the page leaves out."""
+    forms = {
+        lang: _countdown(kiosk.get(f"/apply/applicant-type?lang={lang}").text)
+        for lang in ("kk", "ru", "en")
+    }
+    assert forms["kk"] == {"other": "Жауаптарыңыз {n} секундтан кейін өшіріледі."}
+    assert forms["en"] == {
+        "one": "Your answers will be deleted in {n} second.",
+        "other": "Your answers will be deleted in {n} seconds.",
+    }
+    assert set(forms["ru"]) == {"one", "few", "other"}
+    assert forms["ru"]["one"].endswith("секунду.") and forms["ru"]["few"].endswith("секунды.")
+    assert forms["ru"]["other"].endswith("секунд.")
