@@ -227,8 +227,9 @@ def open_nothing(code: str) -> None:
 def resume(code: str, blob: dict, opened: Saved | None = None) -> tuple[drafts.Draft, Saved]:
     """Open the blob and make it the one live draft for this code.
 
-    A blob fetched from the registry is kept here too, so saving again, and the
-    deletion at submit, work on this node as on the one that saved it. `opened` is the
+    A blob fetched from the registry is kept here too (replacing an older copy), so saving
+    again, the deletion at submit and a resume while offline work on this node as on the
+    one that saved it. `opened` is the
     blob already opened with `open_blob` (to check who may resume it): the KDF, the
     slow part, then runs once.
     """
@@ -242,12 +243,14 @@ def resume(code: str, blob: dict, opened: Saved | None = None) -> tuple[drafts.D
         opened = drafts.Draft("", content.submission_id, content.answers, content.worker_id)
         opened.return_code, opened.pending = code, content.pending
         draft = drafts.create(db, worker_id=content.worker_id, resumed=opened)
-        if row is None:
-            db.execute(
-                "INSERT INTO saved (lookup_id, blob, saved_at, expires_at) VALUES (?, ?, ?, ?)",
-                [lookup, json.dumps(blob), _now().isoformat(), blob["expires_at"]],
-            )
-        db.execute("UPDATE saved SET live_draft_id = ? WHERE lookup_id = ?", [draft.id, lookup])
+        # The opened blob is the newest (it may be the registry's, saved again elsewhere):
+        # keep it here, so this node offers the same answers when it is next offline.
+        db.execute(
+            "INSERT INTO saved (lookup_id, blob, saved_at, expires_at, live_draft_id)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (lookup_id) DO UPDATE SET blob = excluded.blob,"
+            " expires_at = excluded.expires_at, live_draft_id = excluded.live_draft_id",
+            [lookup, json.dumps(blob), _now().isoformat(), blob["expires_at"], draft.id],
+        )
     forget_deleted(db)
     return draft, content
 

@@ -216,3 +216,28 @@ def test_a_copy_here_past_its_date_with_none_at_the_registry_is_too_late(node, m
         monkeypatch.setattr(deposits, "fetch", Registry(answer))
         page = resume(english_client(node), code).text
         assert EXPIRED in page, answer
+
+
+def test_the_registrys_newer_copy_replaces_the_one_here_once_opened(app, db, monkeypatch):
+    """Opened once from the registry, the newer answers are what this node offers offline."""
+    client = english_client(app)
+    post_step(client, "/apply/applicant-type", {"applicant_type": "ngo"})
+    code = code_on(save(client, "organisation").text)
+    db.execute("DELETE FROM deposits")  # deposited: nothing left to send
+    db.conn.commit()
+    with app.test_request_context("/"):
+        newer = saved.seal(
+            code,
+            saved.Saved(
+                {"applicant_type": "individual"}, "c0ffee00-0000-4000-8000-000000000000", "en"
+            ),
+            saved.find(code)["expires_at"],
+        )
+    monkeypatch.setattr(deposits, "fetch", lambda lookup, quick=False: newer)
+    assert resume(english_client(app), code).headers["Location"] == "/apply/person"
+
+    def offline(lookup, quick=False):
+        raise deposits.Unreachable("offline")
+
+    monkeypatch.setattr(deposits, "fetch", offline)
+    assert resume(english_client(app), code).headers["Location"] == "/apply/person"
