@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from kiosk import create_app
-from tests.helpers import VALID_IIN, answers_for
+from tests.helpers import VALID_IIN, WRONG_CHECK, answers_for
 from tests.keys import NODE_KEYS
 from tests.nginx import behind_nginx, waitress
 
@@ -74,9 +76,52 @@ def _serve_node(**config):
 CACHED = {"SEND_FILE_MAX_AGE_DEFAULT": 3600}
 
 
+# The walks try one well-formed code nobody saved each (walk_every_page): twelve in a run (nine
+# for test_accessibility.py and test_reflow.py, three for test_layout_shift.py), more than the
+# 10 per 15 minutes an address may fail by default, which would then refuse even the right code.
+WALK_RESUMES = "100 per 15 minutes"
+
+
+@contextmanager
+def empty_registry():
+    """A registry that holds no saved application: its URL.
+
+    Every look-up gets the registry's own "not found" (404 with {"error": …}), so a code
+    nobody saved is told "no application is saved with this code", as a deployed node would
+    say it, rather than "we cannot reach the other kiosks" (no registry is running).
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NothingSaved)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _NothingSaved(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        body = b'{"error": "not found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args) -> None:
+        pass  # quiet: the test output is for failures
+
+
 @pytest.fixture(scope="session")
-def live_server():
-    with serve_app(SECRET_KEY="b", **CACHED) as (_app, url):
+def empty_registry_url():
+    with empty_registry() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live_server(empty_registry_url):
+    config = {"REGISTRY_URL": empty_registry_url, "LIMIT_RESUME": WALK_RESUMES, **CACHED}
+    with serve_app(SECRET_KEY="b", **config) as (_app, url):
         yield url
 
 
@@ -518,6 +563,9 @@ INVALID = {
     "people": {"helped_last_year": "-5", "helped_total": "lots"},
 }
 EMPTY, INVALID_STATE = "empty", "invalid values"
+SAVE_ON = "contact"  # the walk saves here, answered, and resumes on the next question
+UNKNOWN_CODE = "R7K3-M9QX-TW4P-JC"  # well formed (the resume page's example); nobody saved it
+SAVE_BUTTON = "main button[formaction$='/save']"  # "Save and come back later"
 
 
 def walk_every_page(driver, base: str, lang: str, theme: str, invalid: bool = True):
@@ -560,7 +608,10 @@ def walk_every_page(driver, base: str, lang: str, theme: str, invalid: bool = Tr
         yield here(label)
         yield from error_states(slug, label)
         set_answers(driver, data)
-        press_main_button(driver)
+        if slug == SAVE_ON:
+            yield from _save_and_resume(driver, base, here, invalid)
+        else:
+            press_main_button(driver)
 
     driver.get(f"{base}/apply/applicant-type")
     for slug, data in answers_for("ngo"):
@@ -601,6 +652,29 @@ def walk_every_page(driver, base: str, lang: str, theme: str, invalid: bool = Tr
     yield here("application status · found")
 
 
+def _save_and_resume(driver, base: str, here, invalid: bool):
+    """ "Save and come back later" on an answered page, the saved page, then the resume page
+    and its error states, and the right code: back on the journey, on the next question."""
+    follow_link(driver, SAVE_BUTTON)
+    assert page_state(driver)["path"] == "/apply/saved"
+    yield here("saved application")
+    code = driver.find_element(By.CSS_SELECTOR, "main .reference").text
+    driver.get(f"{base}/resume")
+    yield here("continue a saved application")
+    press_main_button(driver)
+    yield here(f"continue a saved application · {EMPTY}", errors=True)
+    if invalid:
+        for state, typed in (
+            ("wrong check character", WRONG_CHECK),
+            ("unknown code", UNKNOWN_CODE),
+        ):
+            set_answers(driver, {"code": typed})
+            press_main_button(driver)
+            yield here(f"continue a saved application · {state}", errors=True)
+    set_answers(driver, {"code": code})
+    press_main_button(driver)
+
+
 def walk_kiosk_pages(driver, base: str, lang: str, theme: str):
     """The pages only a kiosk has, and a question with the kiosk's frame, as walk_every_page."""
     choose_settings(driver, base, lang, theme, extra="kiosk")
@@ -620,6 +694,15 @@ def walk_kiosk_pages(driver, base: str, lang: str, theme: str):
     follow_link(driver, "header a.header__link--start-again")
     assert page_state(driver)["path"] == "/start-again"
     yield here("kiosk: start again?")
+    driver.get(f"{base}/resume")
+    yield here("kiosk: continue a saved application")
+    # Last: the saved slip comes in the save's own response, and the kiosk forgets the
+    # applicant with it (their language and theme too).
+    driver.get(f"{base}/apply/applicant-type")
+    set_answers(driver, {"applicant_type": "ngo"})
+    follow_link(driver, SAVE_BUTTON)
+    assert page_state(driver)["path"] == "/apply/applicant-type/save"
+    yield here("kiosk: saved application (slip)")
 
 
 # Reflow: measured where a page stands, narrowed or with its text enlarged -----------------------
