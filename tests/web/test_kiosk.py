@@ -171,7 +171,9 @@ def test_receipt_has_a_qr_code_of_the_status_page(kiosk_app, kiosk):
     assert f"https://apply.example.kz/status?reference={reference}" in page
     assert '<svg role="img"' in page and "<title>" in page
     stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)">', page).group(1)
-    assert "@page receipt{size:80mm auto" in kiosk.get(stylesheet).text  # its printer's paper
+    css = kiosk.get(stylesheet).text
+    assert "@page receipt{margin:3mm}" in css and "size:80mm auto" not in css  # an invalid size
+    assert ":root.kiosk:has(.receipt) .main{max-width:74mm}" in css  # the roll's printable width
 
 
 def test_bad_kiosk_region_stops_the_start(tmp_path):
