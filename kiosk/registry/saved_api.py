@@ -169,19 +169,7 @@ def _too_many(wait: int):
 
 def _claim_from_request() -> str:
     """The token in `{"claim": …}`; Refused (400, 413, 422) otherwise, never quoting it."""
-    request.max_content_length = MAX_CLAIM_BYTES
-    try:
-        data = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise Refused(413, "a claim is at most 1 KB") from None
-    try:
-        body = json.loads(
-            data.decode("utf-8"), object_pairs_hook=_no_repeats, parse_constant=_no_constant
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Refused(400, "the body must be one JSON object in UTF-8") from None
-    if not isinstance(body, dict):
-        raise Refused(400, "the body must be one JSON object in UTF-8")
+    _text, body = _json_object(MAX_CLAIM_BYTES, "a claim is at most 1 KB")
     if body.keys() != {"claim"}:
         raise Refused(422, "the body must have the one key claim")
     token = body["claim"]
@@ -218,22 +206,28 @@ def _blob_from_request() -> tuple[str, datetime]:
 
     Reasons name keys and rules, never values: they may be logged on the node.
     """
-    request.max_content_length = MAX_BYTES
-    try:
-        data = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise Refused(413, "a saved application is at most 64 KB") from None
-    try:
-        text = data.decode("utf-8")
-        blob = json.loads(text, object_pairs_hook=_no_repeats, parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Refused(400, "the body must be one JSON object in UTF-8") from None
-    if not isinstance(blob, dict):
-        raise Refused(400, "the body must be one JSON object in UTF-8")
+    text, blob = _json_object(MAX_BYTES, "a saved application is at most 64 KB")
     problems = blob_problems(blob)
     if problems:
         raise Refused(422, "; ".join(problems))
     return text, datetime.fromisoformat(blob["expires_at"])
+
+
+def _json_object(max_bytes: int, too_large: str) -> tuple[str, dict]:
+    """The body as text and as one JSON object in UTF-8; Refused (413, 400) otherwise."""
+    request.max_content_length = max_bytes
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise Refused(413, too_large) from None
+    try:
+        text = data.decode("utf-8")
+        body = json.loads(text, object_pairs_hook=_no_repeats, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Refused(400, "the body must be one JSON object in UTF-8") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "the body must be one JSON object in UTF-8")
+    return text, body
 
 
 def _no_repeats(pairs: list[tuple[str, object]]) -> dict:
