@@ -523,11 +523,30 @@ def _next_page_loaded(driver) -> bool:
     )
 
 
+def settle_site_data(driver, kiosk_base: str) -> None:
+    """Wait until the browser has done clearing site data, before a fresh kiosk session.
+
+    Chromium clears for a Clear-Site-Data header in the background, for the whole host
+    (cookies know no port), so one kiosk test's "forget the applicant" could remove the
+    session cookie of the next test's server after its first page; its first POST then
+    met "This page has expired" (two CI runs). Clearing once more, as a kiosk's "Finish"
+    does, and waiting for a probe cookie set before it to go, lets any earlier clearing end.
+    """
+    driver.get(kiosk_base + "/healthz")
+    driver.add_cookie({"name": "probe", "value": "1", "path": "/"})
+    driver.execute_script("fetch('/kiosk/finish', {method: 'POST'})")
+    wait = WebDriverWait(driver, 20, poll_frequency=0.05)
+    wait.until(lambda d: d.get_cookie("probe") is None)
+    driver.delete_all_cookies()
+
+
 def choose_settings(driver, base: str, lang: str, theme: str, extra: str = "") -> None:
     """A fresh session in `lang`, with the theme saved through the settings form itself.
 
     `extra` is any other class <html> has on that server ("kiosk")."""
     settings, html_class = THEMES[theme]
+    if "kiosk" in extra:
+        settle_site_data(driver, base)
     driver.delete_all_cookies()
     driver.get(f"{base}/accessibility?lang={lang}")
     set_answers(driver, settings)

@@ -29,6 +29,7 @@ from tests.browser.conftest import (
     page_state,
     serve_app,
     set_answers,
+    settle_site_data,
 )
 from tests.browser.test_accessibility import AXE_TABLE
 from tests.browser.test_keyboard import Keyboard
@@ -203,6 +204,7 @@ def test_on_a_kiosk_by_touch_the_slip_the_screen_forgets_and_the_code_brings_it_
     the screen's own keyboard, brings the application back."""
     app, base = kiosk_site
     session = app.config["SESSION_COOKIE_NAME"]
+    settle_site_data(driver, base)
     driver.get(f"{base}/kiosk")
     touch_to_next_page(driver, "main a[hreflang=kk]")
     touch_to_next_page(driver, "main button[type=submit]")  # the help screen: as it is
@@ -286,6 +288,7 @@ def test_the_kiosk_slip_prints_alone_within_80_mm(kiosk_site, driver):
     """Printed (print media, as wide as the paper's printable part): the slip and nothing else,
     the code on one line, nothing cut off at the edge of the paper."""
     _app, base = kiosk_site
+    settle_site_data(driver, base)
     driver.get(f"{base}/apply/applicant-type?lang=ru")
     set_answers(driver, {"applicant_type": "individual"})
     follow_link(driver, SAVE_BUTTON)
