@@ -90,9 +90,7 @@ RESUME_SCOPE = "kiosk-resume"
 
 def count_failed_resume() -> None:
     """Count a return code that opened nothing here or at the registry, for this address."""
-    strategy = _limiter().limiter
-    for amount in parse_many(current_app.config["LIMIT_RESUME"]):
-        strategy.hit(amount, RESUME_SCOPE, client_address())
+    count_failure(_limiter(), current_app.config["LIMIT_RESUME"], RESUME_SCOPE, client_address())
 
 
 def resume_wait() -> int:
@@ -101,12 +99,24 @@ def resume_wait() -> int:
     Checked before any code is tried, so a guesser who used up the failures learns
     nothing more, right codes included, until the window lets them through.
     """
-    strategy = _limiter().limiter
+    return failures_wait(
+        _limiter(), current_app.config["LIMIT_RESUME"], RESUME_SCOPE, client_address()
+    )
+
+
+def count_failure(limiter: Limiter, amounts: str, scope: str, key: str) -> None:
+    """Count one failure for `key` against every limit in `amounts` (also the registry's)."""
+    for amount in parse_many(amounts):
+        limiter.limiter.hit(amount, scope, key)
+
+
+def failures_wait(limiter: Limiter, amounts: str, scope: str, key: str) -> int:
+    """Seconds until `key` is under every limit in `amounts` again; 0 while it is now."""
+    strategy = limiter.limiter
     waits = [
-        math.ceil(strategy.get_window_stats(amount, RESUME_SCOPE, client_address()).reset_time)
-        - time.time()
-        for amount in parse_many(current_app.config["LIMIT_RESUME"])
-        if not strategy.test(amount, RESUME_SCOPE, client_address())
+        strategy.get_window_stats(amount, scope, key).reset_time - time.time()
+        for amount in parse_many(amounts)
+        if not strategy.test(amount, scope, key)
     ]
     return max(1, math.ceil(max(waits))) if waits else 0
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
@@ -30,6 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..config import ConfigError
 from ..db import get_db
+from ..limits import count_failure, failures_wait
 from . import saved_store
 from .auth import authenticate
 from .intake import Refused
@@ -183,19 +182,13 @@ def _claim_from_request() -> str:
 
 def _misses_wait() -> int:
     """Seconds until this node may look up again; 0 while it may."""
-    strategy = current_app.extensions[EXTENSION].limiter
-    waits = [
-        strategy.get_window_stats(amount, MISS_SCOPE, _node_id()).reset_time - time.time()
-        for amount in parse_many(current_app.config["LIMIT_SAVED_MISSES"])
-        if not strategy.test(amount, MISS_SCOPE, _node_id())
-    ]
-    return max(1, math.ceil(max(waits))) if waits else 0
+    limiter = current_app.extensions[EXTENSION]
+    return failures_wait(limiter, current_app.config["LIMIT_SAVED_MISSES"], MISS_SCOPE, _node_id())
 
 
 def _count_miss() -> None:
-    strategy = current_app.extensions[EXTENSION].limiter
-    for amount in parse_many(current_app.config["LIMIT_SAVED_MISSES"]):
-        strategy.hit(amount, MISS_SCOPE, _node_id())
+    limiter = current_app.extensions[EXTENSION]
+    count_failure(limiter, current_app.config["LIMIT_SAVED_MISSES"], MISS_SCOPE, _node_id())
 
 
 # The blob -------------------------------------------------------------------------
