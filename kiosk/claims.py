@@ -9,6 +9,7 @@ the draft ends exactly as on one node, with the same notice on this page.
 
     resume ─▶ claim token ─▶ PUT …/claim ─▶ 200: kept on the draft (drafts.claim)
     journey page ─▶ due? ─▶ GET …/claim ─▶ another token: saved.end(draft)
+                                        ├▶ 410 deleted (sent elsewhere): saved.end(draft)
                                         └▶ same, 404, offline, nonsense: carry on
 
 Only a claim the registry clearly states ends a draft: an offline kiosk keeps working.
@@ -66,7 +67,11 @@ def ended_elsewhere(draft: drafts.Draft) -> bool:
     if row[1] is not None and 0 <= now - row[1] < every:
         return False
     db.execute("UPDATE drafts SET claim_checked_at = ? WHERE id = ?", [now, draft.id])
-    newest = deposits.current_claim(return_codes.lookup_id(draft.return_code))
+    try:
+        newest = deposits.current_claim(return_codes.lookup_id(draft.return_code))
+    except deposits.Deleted:  # sent from another node: sending it from here too would repeat it
+        saved.end(draft.id, saved.SENT)
+        return True
     if newest is None or secrets.compare_digest(newest, row[0]):
         return False
     saved.end(draft.id)

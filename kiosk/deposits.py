@@ -9,6 +9,7 @@ travels: a save and then a submit before the network came back send one DELETE.
 
     queued ─▶ PUT/DELETE /api/v1/saved/<lookup id> ─▶ acknowledged: row deleted
                                                   ├▶ 400/413/422: dropped, logged
+                                                  ├▶ 410 to a PUT (sent elsewhere): dropped
                                                   └▶ anything else: tried again later
 
 A node without its own copy asks the registry with `fetch` when someone brings a
@@ -180,7 +181,7 @@ def _send(registry: Registry, deposit: Deposit, timeout: float) -> tuple[Answer,
         with opener.open(request, timeout=timeout) as response:
             status, body = response.status, response.read(MAX_BLOB)
     except urllib.error.HTTPError as error:
-        status, body = error.code, b""
+        status, body = error.code, error.read(4096)
         error.close()
     except (OSError, http.client.HTTPException, ValueError) as error:  # refused, timeout, DNS
         return Answer.RETRY, f"network: {type(error).__name__}: {error}"
@@ -190,6 +191,8 @@ def _send(registry: Registry, deposit: Deposit, timeout: float) -> tuple[Answer,
         return Answer.DONE, "HTTP 404"
     if status in REFUSED:
         return Answer.REFUSED, f"HTTP {status}"
+    if status == 410 and deposit.action == PUT and _problem_is(body, "deleted"):
+        return Answer.REFUSED, "HTTP 410: the application was sent from another node"
     if 200 <= status < 300:
         return Answer.RETRY, f"HTTP {status} without the registry's answer"
     return Answer.RETRY, f"HTTP {status}"
@@ -239,6 +242,15 @@ class Expired(Exception):
     """The registry held a saved application under this lookup id, but its date has passed."""
 
 
+class Deleted(Exception):
+    """The registry deleted the saved application under this lookup id: it was sent.
+
+    Some node submitted it and told the registry, which keeps that word until the
+    blob's date. A copy still kept on this node is older and must not be opened: its
+    application would be sent a second time.
+    """
+
+
 def fetch(lookup: str, quick: bool = False) -> dict | None:
     """The blob the registry holds under this lookup id, or None if it holds none.
 
@@ -246,8 +258,9 @@ def fetch(lookup: str, quick: bool = False) -> dict | None:
 
     - 200 with a blob: the blob, as a dict (kiosk.saved.resume opens it with the code);
     - 404: None, the registry knows no saved application under this id;
-    - 410: raises Expired, there was one but its date has passed (the registry has
-      deleted it now), so the page can say "expired" rather than "unknown";
+    - 410 `{"error": "expired"}`: raises Expired, there was one but its date has passed
+      (the registry has deleted it now), so the page can say "expired", not "unknown";
+    - 410 `{"error": "deleted"}`: raises Deleted, it was sent from some node;
     - anything else raises Unreachable: a network error, a timeout, a redirect, 429,
       5xx, 401/403, or an answer that is not the registry's (a captive portal's
       200 or 404 page, a 200 that is no blob).
@@ -271,6 +284,8 @@ def fetch(lookup: str, quick: bool = False) -> dict | None:
         error.close()
     except (OSError, http.client.HTTPException, ValueError) as error:
         raise Unreachable(f"network: {type(error).__name__}") from None
+    if status == 410 and _problem_is(body, "deleted"):
+        raise Deleted(lookup[:8])
     if status in (404, 410) and _is_problem(body):
         if status == 410:
             raise Expired(lookup[:8])
@@ -288,6 +303,11 @@ def _is_problem(body: bytes) -> bool:
     except (ValueError, RecursionError):
         return False
     return isinstance(answer, dict) and isinstance(answer.get("error"), str)
+
+
+def _problem_is(body: bytes, reason: str) -> bool:
+    """The registry's own error answer with exactly this reason."""
+    return _is_problem(body) and json.loads(body)["error"] == reason
 
 
 def _blob_of(body: bytes) -> dict | None:
@@ -329,8 +349,13 @@ def claim(lookup: str, token: str) -> bool:
     """
     if not LOOKUP.fullmatch(lookup) or not CLAIM.fullmatch(token):
         raise ValueError("not a lookup id or not a claim")
-    answer = _ask_claim(lookup, "PUT", json.dumps({"claim": token}).encode())
-    return answer is not None and answer.get("lookup_id") == lookup and answer.get("claim") == token
+    status, answer = _ask_claim(lookup, "PUT", json.dumps({"claim": token}).encode())
+    return (
+        status == 200
+        and answer is not None
+        and answer.get("lookup_id") == lookup
+        and answer.get("claim") == token
+    )
 
 
 def current_claim(lookup: str) -> str | None:
@@ -339,16 +364,22 @@ def current_claim(lookup: str) -> str | None:
     None as well for a registry that cannot be reached, answers 404, or answers
     anything that is not a claim: only a claim the registry clearly states may end a
     draft, so an offline or confused network never closes anyone's application.
+    Raises Deleted when the registry clearly states the application was sent.
     """
     if not LOOKUP.fullmatch(lookup):
         raise ValueError("not a lookup id")
-    answer = _ask_claim(lookup, "GET", None)
+    status, answer = _ask_claim(lookup, "GET", None)
+    if status == 410 and answer is not None and answer.get("error") == "deleted":
+        raise Deleted(lookup[:8])
     token = answer.get("claim") if answer is not None else None
     return token if isinstance(token, str) and CLAIM.fullmatch(token) else None
 
 
-def _ask_claim(lookup: str, method: str, data: bytes | None) -> dict | None:
-    """One claim request; the 200 answer as a JSON object, else None (never raises)."""
+def _ask_claim(lookup: str, method: str, data: bytes | None) -> tuple[int, dict | None]:
+    """One claim request: its status (0 for none) and a 200's or 410's JSON object, or None.
+
+    Never raises.
+    """
     registry = registry_of(current_app)
     request = urllib.request.Request(
         f"{registry.url}/api/v1/saved/{lookup}/claim",
@@ -365,12 +396,12 @@ def _ask_claim(lookup: str, method: str, data: bytes | None) -> dict | None:
         with opener.open(request, timeout=timeout) as response:
             status, body = response.status, response.read(4096)
     except urllib.error.HTTPError as error:
+        status, body = error.code, error.read(4096)
         error.close()
-        return None
     except (OSError, http.client.HTTPException, ValueError):
-        return None
+        return 0, None
     try:
-        answer = json.loads(body) if status == 200 else None
+        answer = json.loads(body) if status in (200, 410) else None
     except (ValueError, RecursionError):
-        return None
-    return answer if isinstance(answer, dict) else None
+        return status, None
+    return status, answer if isinstance(answer, dict) else None

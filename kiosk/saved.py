@@ -43,6 +43,9 @@ NONCE_BYTES = 12
 # The most any code's blob may ask of the KDF: a blob from elsewhere (the registry) names
 # its own parameters, and must not be able to make this node spend seconds or gigabytes.
 SCRYPT_MAX_N = 2**17
+# Why a live draft ended because of another device: its code was resumed there, or the
+# application was sent from there (kiosk/claims.py).
+OPENED, SENT = "opened", "sent"
 
 
 class WrongCode(Exception):
@@ -75,6 +78,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
     )
     db["saved"].create_index(["expires_at"], if_not_exists=True)
     db["ended_drafts"].create({"draft_id": str, "ended_at": str}, pk="draft_id", if_not_exists=True)
+    if "why" not in db["ended_drafts"].columns_dict:  # added after the table
+        db["ended_drafts"].add_column("why", str)
 
 
 def _now() -> datetime:
@@ -255,29 +260,36 @@ def resume(code: str, blob: dict, opened: Saved | None = None) -> tuple[drafts.D
     return draft, content
 
 
-def _end(db: sqlite_utils.Database, draft_id: str) -> None:
-    """End the draft an earlier resume opened; its device is told on its next page."""
+def _end(db: sqlite_utils.Database, draft_id: str, why: str = OPENED) -> None:
+    """End the draft an earlier resume opened; its device is told why on its next page."""
     if db.execute("DELETE FROM drafts WHERE id = ?", [draft_id]).rowcount:
         db.execute(
-            "INSERT OR REPLACE INTO ended_drafts (draft_id, ended_at) VALUES (?, ?)",
-            [draft_id, _now().isoformat()],
+            "INSERT OR REPLACE INTO ended_drafts (draft_id, ended_at, why) VALUES (?, ?, ?)",
+            [draft_id, _now().isoformat(), why],
         )
 
 
-def end(draft_id: str) -> None:
-    """End a draft whose code another node's resume claimed since (kiosk/claims.py)."""
+def end(draft_id: str, why: str = OPENED) -> None:
+    """End a draft whose code another node resumed (OPENED) or sent (SENT) since.
+
+    kiosk/claims.py learns either from the registry.
+    """
     db = get_db()
     with transaction(db):
-        _end(db, draft_id)
+        _end(db, draft_id, why)
     forget_deleted(db)
 
 
-def was_opened_elsewhere(draft_id: str | None) -> bool:
-    """True once for a draft that ended because its code was resumed on another device."""
+def why_ended(draft_id: str | None) -> str | None:
+    """OPENED or SENT, once, for a draft that ended because of another device; else None."""
     if not draft_id:
-        return False
+        return None
     db = get_db()
-    return db.execute("DELETE FROM ended_drafts WHERE draft_id = ?", [draft_id]).rowcount > 0
+    row = db.execute("SELECT why FROM ended_drafts WHERE draft_id = ?", [draft_id]).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM ended_drafts WHERE draft_id = ?", [draft_id])
+    return row[0] or OPENED
 
 
 def forget(code: str | None, db: sqlite_utils.Database | None = None) -> None:

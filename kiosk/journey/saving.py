@@ -56,6 +56,9 @@ EXPIRED = _l(
     "The application saved with this code is no longer kept: its date has passed, and "
     "saved answers are deleted then to protect personal data. Please start a new application."
 )
+SENT = _l(
+    "The application saved with this code has been sent, or deleted. It cannot be opened again."
+)
 UNREACHABLE = _l(
     "We cannot reach the other kiosks and websites just now. "
     "Try again later, or where you saved it."
@@ -257,43 +260,52 @@ def _open(code: str) -> tuple[saved.Saved | None, dict | None, str | None]:
     Every failure costs one run of the KDF, found or not (saved.open_nothing), so the
     time an answer takes does not tell which codes exist. Raises deposits.Unreachable.
     """
-    blob, expired = _look_up(code)
+    blob, problem = _look_up(code)
     if blob is None:
         saved.open_nothing(code)
-        return None, None, EXPIRED if expired else UNKNOWN
+        return None, None, problem
     try:
         return saved.open_blob(code, blob), blob, None
     except saved.WrongCode:
         return None, None, UNKNOWN
 
 
-def _look_up(code: str) -> tuple[dict | None, bool]:
-    """The blob saved under this code, here or at the registry, and whether it ran out.
+def _look_up(code: str) -> tuple[dict | None, str | None]:
+    """(the blob saved under this code, here or at the registry, None), or (None, why not).
 
     The registry's copy is the newest when this node has nothing for it still to send:
     the code may have been resumed and saved again on another node since. A copy here
     is never dropped on the registry's word (a registry that is wrong must not lose an
     application); it is used whenever the registry has none or cannot be asked. A copy
     here past its date is "too late" only once the registry has no newer one either: the
-    code may have been saved again elsewhere, later, with a later date.
+    code may have been saved again elsewhere, later, with a later date. One answer
+    outweighs the copy here: the registry's "deleted", since the application was sent
+    from another node and opening the copy here would send it a second time.
     """
     lookup = return_codes.lookup_id(code)
     local = saved.find(code)
     if local is not None and deposits.pending(lookup):
-        return local, False  # saved here and not yet deposited: this copy is the newest
+        return local, None  # saved here and not yet deposited: this copy is the newest
     ran_out_here = local is None and saved.expired_here(code)
     try:
         remote = deposits.fetch(lookup, quick=local is not None)
+    except deposits.Deleted:
+        return None, SENT
     except deposits.Expired:  # the registry had it, and has deleted it at its date
-        return local, local is None
+        return _local_or(local, EXPIRED)
     except deposits.Unreachable:
         if local is not None or ran_out_here:
-            return local, ran_out_here
+            return _local_or(local, EXPIRED)
         raise
     until = saved.expires(remote) if remote is not None else None
     if until is None or until < datetime.now(UTC):  # none, not one of ours, or past its date
-        return local, local is None and (until is not None or ran_out_here)
-    return remote, False
+        ran_out = until is not None or ran_out_here
+        return _local_or(local, EXPIRED if ran_out else UNKNOWN)
+    return remote, None
+
+
+def _local_or(local: dict | None, problem: str) -> tuple[dict | None, str | None]:
+    return (local, None) if local is not None else (None, problem)
 
 
 def _may_resume(content: saved.Saved) -> bool:

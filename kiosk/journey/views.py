@@ -53,6 +53,11 @@ OPENED_ELSEWHERE = _l(
     "here. To carry on here, enter the return code again."
 )
 
+SENT_ELSEWHERE = _l(
+    "This application was sent from another device with its return code, so it was closed "
+    "here. It cannot be sent again."
+)
+
 OPEN_ENDPOINTS = {"journey.start", "journey.confirmation", "journey.receipt", "journey.status"}
 
 
@@ -97,8 +102,9 @@ def current_draft() -> drafts.Draft | None:
         draft = None
     if draft_id and draft is None:
         session.pop("draft", None)
-        if saved.was_opened_elsewhere(draft_id):
-            flash(OPENED_ELSEWHERE, "notice")
+        why = saved.why_ended(draft_id)
+        if why is not None:
+            flash(SENT_ELSEWHERE if why == saved.SENT else OPENED_ELSEWHERE, "notice")
             g.draft_expired = True
         elif submissions.get(session.get("submission")) is None:  # not sent: it ran out
             flash(EXPIRED, "notice")

@@ -56,8 +56,8 @@ def accept(db: sqlite_utils.Database, node: store.Node, sealed: dict, via: str) 
         raise Refused(422, "the payload's submission_id differs from the envelope's")
     try:
         return store.record(db, node.node_id, sealed["submission_id"], body, via)
-    except store.Conflict:
-        raise Refused(409, "this submission id was received before with another payload") from None
+    except store.Conflict as conflict:
+        raise Refused(409, conflict.reason) from None
 
 
 def _payload_of(body: bytes) -> object:

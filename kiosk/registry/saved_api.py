@@ -90,9 +90,16 @@ def _authenticate() -> None:
 
 @bp.put("/api/v1/saved/<lookup_id>")
 def put_saved(lookup_id: str):
-    """Keep the blob; 201 the first time, 200 when it replaced an earlier one (or itself)."""
+    """Keep the blob; 201 the first time, 200 when it replaced an earlier one (or itself).
+
+    410 for a code whose application was deleted (sent): a node with an older draft of it
+    must not bring it back.
+    """
     text, expires_at = _blob_from_request()
-    created = saved_store.put(get_db(), lookup_id, text, expires_at, g.node.node_id)
+    try:
+        created = saved_store.put(get_db(), lookup_id, text, expires_at, g.node.node_id)
+    except saved_store.Deleted:
+        return _problem(410, "deleted")
     status = "created" if created else "replaced"
     answer = jsonify(lookup_id=lookup_id, status=status, expires_at=expires_at.isoformat())
     return answer, 201 if created else 200
@@ -100,7 +107,7 @@ def put_saved(lookup_id: str):
 
 @bp.get("/api/v1/saved/<lookup_id>")
 def get_saved(lookup_id: str):
-    """The blob's bytes as deposited; 404 none, 410 expired (and deleted now), 429 too many misses.
+    """The blob's bytes as deposited; 404 none, 410 expired or deleted, 429 too many misses.
 
     The miss limit is checked before the lookup, so a node that used it up learns
     nothing more, not even about codes that exist, until the window lets it through.
@@ -114,6 +121,9 @@ def get_saved(lookup_id: str):
     except saved_store.Expired:
         _count_miss()
         return _problem(410, "expired")
+    except saved_store.Deleted:
+        _count_miss()
+        return _problem(410, "deleted")
     if blob is None:
         _count_miss()
         return _problem(404, "not found")
@@ -122,7 +132,7 @@ def get_saved(lookup_id: str):
 
 @bp.delete("/api/v1/saved/<lookup_id>")
 def delete_saved(lookup_id: str):
-    """Delete it; 200 whether or not it was here, so a node may repeat a deletion."""
+    """Delete it, leaving a tombstone; 200 whether or not it was here, so a node may repeat it."""
     deleted = saved_store.delete(get_db(), lookup_id)
     return jsonify(lookup_id=lookup_id, status="deleted" if deleted else "absent")
 
@@ -141,7 +151,11 @@ def put_claim(lookup_id: str):
     wait = _misses_wait()
     if wait:
         return _too_many(wait)
-    claimed_at = saved_store.claim(get_db(), lookup_id, token)
+    db = get_db()
+    claimed_at = saved_store.claim(db, lookup_id, token)
+    if claimed_at is None and saved_store.gone(db, lookup_id):
+        _count_miss()
+        return _problem(410, "deleted")
     if claimed_at is None:
         _count_miss()
         return _problem(404, "not found")
@@ -150,11 +164,18 @@ def put_claim(lookup_id: str):
 
 @bp.get("/api/v1/saved/<lookup_id>/claim")
 def get_claim(lookup_id: str):
-    """The newest claim and when it was made; 404 (a miss) for no blob, expired, or none."""
+    """The newest claim and when it was made; 404 (a miss) for no blob, expired, or none.
+
+    410 once the application was deleted (sent): a node's live draft of it should end.
+    """
     wait = _misses_wait()
     if wait:
         return _too_many(wait)
-    found = saved_store.current_claim(get_db(), lookup_id)
+    try:
+        found = saved_store.current_claim(get_db(), lookup_id)
+    except saved_store.Deleted:
+        _count_miss()
+        return _problem(410, "deleted")
     if found is None:
         _count_miss()
         return _problem(404, "not found")

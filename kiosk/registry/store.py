@@ -1,8 +1,10 @@
 """The registry's own SQLite: registered nodes, and applications received exactly once.
 
-Deduplication is a UNIQUE constraint on (node_id, submission_id) and the insert
-runs under it: there is no "check, then insert" window in which two deliveries
-of one application could both get in.
+Deduplication is a UNIQUE constraint on the submission id and the insert runs
+under it: there is no "check, then insert" window in which two deliveries of one
+application could both get in. The id alone, not with the node's: an application
+saved under a return code keeps its submission id when resumed on another node, and
+two nodes must not both deliver it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ class Receipt:
 
 
 class Conflict(Exception):
-    """The same submission id arrived before with a different payload."""
+    """The same submission id arrived before with a different payload, or from another node."""
+
+    def __init__(self, submission_id: str, reason: str) -> None:
+        super().__init__(submission_id)
+        self.reason = reason
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -83,6 +89,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["applications"].create_index(["node_id", "submission_id"], unique=True, if_not_exists=True)
+    db["applications"].create_index(["submission_id"], unique=True, if_not_exists=True)
 
 
 def _token_hash(token: str) -> str:
@@ -124,8 +131,9 @@ def record(
 ) -> Receipt:
     """Store the application once; a repeat with the same payload gets the first receipt.
 
-    Raises Conflict when the same submission id comes with a different payload:
-    the first one stays, never overwritten.
+    Raises Conflict when the same submission id comes with a different payload, or
+    from another node (the same application, resumed elsewhere and sent twice): the
+    first one stays, never overwritten.
     """
     digest = hashlib.sha256(payload).hexdigest()
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -142,12 +150,13 @@ def record(
     except sqlite3.IntegrityError:
         pass
     row = db.execute(
-        "SELECT id, payload_sha256, received_at FROM applications"
-        " WHERE node_id = ? AND submission_id = ?",
-        [node_id, submission_id],
+        "SELECT id, payload_sha256, received_at, node_id FROM applications WHERE submission_id = ?",
+        [submission_id],
     ).fetchone()
+    if row[3] != node_id:
+        raise Conflict(submission_id, "this submission id was received before from another node")
     if row[1] != digest:
-        raise Conflict(submission_id)
+        raise Conflict(submission_id, "this submission id was received before with another payload")
     return Receipt(node_id, submission_id, f"R{row[0]:08d}", row[2], digest, created=False)
 
 

@@ -208,6 +208,22 @@ def test_a_delete_the_registry_answers_404_to_is_done_but_a_put_is_not(node, db,
     assert queued(db) == []
 
 
+def test_a_put_of_a_code_sent_from_another_node_is_dropped(node, db, registry, caplog):
+    """A stale draft saved again after its application was sent: the registry says 410."""
+    code, _ = save_one(node)
+    send(node, db)
+    lookup = return_codes.lookup_id(code)
+    blob = json.loads(db.execute("SELECT blob FROM saved").fetchone()[0])
+    with node.test_request_context("/"):
+        saved.forget(code)  # sent: the registry keeps the word "deleted"
+    send(node, db)
+    deposits.queue_put(db, lookup, blob)
+    with caplog.at_level(logging.WARNING, logger="kiosk.deposits"):
+        assert send(node, db) == 1
+    assert queued(db) == [] and kept_at_registry(registry) == {}
+    assert any("sent from another node" in r.getMessage() for r in caplog.records)
+
+
 def test_a_newer_action_queued_while_one_is_being_sent_still_goes(node, db, registry, monkeypatch):
     code, draft = save_one(node)
     lookup = return_codes.lookup_id(code)
@@ -413,7 +429,8 @@ def test_a_code_saved_on_one_node_resumes_on_another_and_ends_everywhere(
             saved.forget(code)
     assert send(b, b_db) == 1
     assert kept_at_registry(registry) == {}
-    assert fetch(a, code) is None
+    with pytest.raises(deposits.Deleted):  # not "unknown": A's own copy must stay shut
+        fetch(a, code)
     a_db.close()
     b_db.close()
 

@@ -155,6 +155,20 @@ def test_same_key_with_a_changed_payload_is_refused_and_never_overwrites(node, d
     assert registry_rows(registry[0])[0]["payload"] == stored
 
 
+def test_one_application_from_a_second_node_is_refused_even_unchanged(tmp_path, node, db, registry):
+    """Resumed on another node with its return code: one submission id, one application."""
+    [submission_id] = queue_applications(node, 1)
+    drain(node, db)
+    [stored] = registry_rows(registry[0])
+    other = make_node(tmp_path / "other", registry[0], registry[1], node_id="node-b")
+    sealed = other.extensions["node"].seal(stored["payload"].encode(), submission_id)
+    item = outbox.Item(submission_id, envelope.canonical(sealed), 1)
+    result = deliver(registry_of(other), item)
+    assert result.outcome is Outcome.DEAD and "HTTP 409" in result.detail
+    assert "received before from another node" in result.detail
+    assert registry_rows(registry[0]) == [stored]
+
+
 def test_wrong_credentials_pause_the_whole_queue(node, db, registry):
     queue_applications(node, 3)
     node.config["REGISTRY_TOKEN"] = "not-the-token"

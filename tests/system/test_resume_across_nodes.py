@@ -31,6 +31,8 @@ JOURNEY = answers_for("ngo")
 BEFORE, (SAVED_ON, SAVED_ANSWERS), REST = JOURNEY[:2], JOURNEY[2], JOURNEY[3:]
 ORGANISATION = dict(JOURNEY[1][1])["organisation_name"]
 UNKNOWN = "No application is saved with this code"
+SENT = "The application saved with this code has been sent, or deleted."
+SENT_ELSEWHERE = "This application was sent from another device with its return code"
 OFFLINE = "We cannot reach the other kiosks and websites just now."
 
 
@@ -109,7 +111,7 @@ def finish_and_submit(client) -> None:
     assert sent.status_code == 303 and sent.headers["Location"] == "/apply/confirmation"
 
 
-def test_saved_on_a_resumed_on_b_submitted_there_and_then_unknown_on_c(tmp_path, registry):
+def test_saved_on_a_resumed_on_b_submitted_there_and_then_sent_on_a_and_c(tmp_path, registry):
     a, b, c = (node(tmp_path, registry, name) for name in ("a", "b", "c"))
     code, submission_id = save_on(a)
     forwarder_turn(a)  # A's forwarder deposits the ciphertext
@@ -129,7 +131,58 @@ def test_saved_on_a_resumed_on_b_submitted_there_and_then_unknown_on_c(tmp_path,
     assert payload["applicant"]["organisation_name"] == ORGANISATION  # typed on A, sent by B
     assert payload["applicant"]["bin"] == VALID_BIN and payload["region"] == "KZ-75"
     on_c = resume(english_client(c), code)
-    assert on_c.status_code == 200 and any(UNKNOWN in error for error in errors(on_c.text))
+    assert on_c.status_code == 200 and any(SENT in error for error in errors(on_c.text))
+    # A still has its own, older copy, and the registry's "deleted" outweighs it: opening
+    # it would send the same application a second time.
+    on_a = resume(english_client(a), code)
+    assert on_a.status_code == 200 and any(SENT in error for error in errors(on_a.text))
+    a_db = connect(a.config["DATABASE"])
+    assert a_db["drafts"].count == 0  # nothing was opened
+    assert a_db["saved"].count == 1  # and A's copy is kept: the registry's word drops nothing
+    a_db.close()
+
+
+def test_a_draft_still_open_on_a_ends_when_b_sends_it(tmp_path, registry):
+    a, b = node(tmp_path, registry, "a"), node(tmp_path, registry, "b")
+    a.config["CLAIM_CHECK_SECONDS"] = 0
+    code, _submission_id = save_on(a)
+    forwarder_turn(a)
+    on_a = english_client(a)
+    assert resume(on_a, code).headers["Location"] == "/apply/contact"  # open on A
+
+    on_b = english_client(b)
+    resume(on_b, code)
+    finish_and_submit(on_b)
+    forwarder_turn(b)  # delivered from B, and the deletion deposited
+
+    page = on_a.get("/apply/contact", follow_redirects=True)
+    assert SENT_ELSEWHERE in page.text
+    assert connect(a.config["DATABASE"])["drafts"].count == 0
+
+
+def test_a_stale_draft_sent_from_a_while_offline_reaches_the_registry_once(tmp_path, registry):
+    """The last guard: the registry takes one submission id once, from whichever node."""
+    a, b = node(tmp_path, registry, "a"), node(tmp_path, registry, "b")
+    code, submission_id = save_on(a)
+    forwarder_turn(a)
+    on_a = english_client(a)
+    resume(on_a, code)
+    on_b = english_client(b)
+    resume(on_b, code)
+    finish_and_submit(on_b)
+    forwarder_turn(b)
+
+    a.config["REGISTRY_URL"] = DOWN  # A cannot hear of it: its draft lives on
+    finish_and_submit(on_a)
+    a.config["REGISTRY_URL"] = registry[1]
+    forwarder_turn(a)
+
+    [delivered] = registry_rows(registry[0])
+    assert delivered["node_id"] == "node-b" and delivered["submission_id"] == submission_id
+    a_db = connect(a.config["DATABASE"])
+    [item] = a_db.execute("SELECT status, last_error FROM outbox").fetchall()
+    a_db.close()
+    assert item[0] == "dead" and "received before from another node" in item[1]
 
 
 def test_with_the_registry_down_the_resume_page_says_so_and_keeps_the_code(tmp_path, registry):

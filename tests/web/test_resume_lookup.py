@@ -10,6 +10,8 @@ through the resume page:
     and a save on another node in between);
 (c) the registry has none (404): this node's copy is used, and kept;
 (d) the registry cannot be reached: this node's copy is used;
+(e) the registry says the code's application was deleted (sent from another node): this
+    node's copy is not opened, since that would send the application twice, but kept;
 and a copy here past its date does not hide a newer one the registry holds.
 """
 
@@ -180,6 +182,22 @@ def test_when_the_registry_cannot_be_reached_this_nodes_copy_is_used(node, monke
     assert organisation_after_resume(node, code) == escape(HERE)
     assert offline.asked == [(return_codes.lookup_id(code), True)]
     assert len(rows(node, "saved")) == 1
+
+
+# (e) the registry says it was sent ------------------------------------------------------
+
+
+def test_when_the_registry_says_deleted_this_nodes_copy_stays_shut_and_kept(node, monkeypatch):
+    code = save_organisation(node)
+    as_if_deposited(node)
+    kept = rows(node, "saved")
+    gone = Registry(deposits.Deleted("sent from another node"))
+    monkeypatch.setattr(deposits, "fetch", gone)
+    page = resume(english_client(node), code)
+    assert page.status_code == 200
+    assert "has been sent, or deleted. It cannot be opened again." in page.text
+    assert rows(node, "drafts") == []
+    assert [row["blob"] for row in rows(node, "saved")] == [row["blob"] for row in kept]
 
 
 # A copy here past its date ---------------------------------------------------------------

@@ -123,9 +123,46 @@ def test_a_delete_is_idempotent(registry, node):
     first = node.delete(lookup)
     assert first.status_code == 200 and first.json == {"lookup_id": lookup, "status": "deleted"}
     second = node.delete(lookup)
-    assert second.status_code == 200 and second.json == {"lookup_id": lookup, "status": "absent"}
-    assert error_of(node.get(lookup), 404) == "not found"
+    assert second.status_code == 200 and second.json == first.json
     assert saved_rows(registry) == []
+
+
+def test_a_deleted_code_says_deleted_and_takes_no_new_deposit(registry, node):
+    """Sent from one node: another node's older copy must not open, nor come back."""
+    lookup, blob = make_blob()
+    node.put(lookup, blob)
+    node.delete(lookup)
+    assert error_of(node.get(lookup), 410) == "deleted"
+    other = Node(registry, add_node(registry, "node-b"))
+    assert error_of(other.get(lookup), 410) == "deleted"
+    _same, newer = make_blob(days=60)
+    assert error_of(other.put(lookup, newer), 410) == "deleted"
+    assert saved_rows(registry) == []
+
+
+def test_the_word_deleted_lasts_until_the_blobs_own_date(registry, node):
+    lookup, blob = make_blob()
+    node.put(lookup, blob)
+    node.delete(lookup)
+    with registry.app_context():
+        [gone] = list(get_db()["saved_gone"].rows)
+    assert gone["lookup_id"] == lookup and gone["expires_at"][:19] == blob["expires_at"][:19]
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="microseconds")
+    with registry.app_context():
+        get_db().execute("UPDATE saved_gone SET expires_at = ?", [past])
+    assert error_of(node.get(lookup), 404) == "not found"  # past it, nobody has a copy
+    node.put(*make_blob())  # a deposit sweeps it out
+    with registry.app_context():
+        assert get_db()["saved_gone"].count == 0
+
+
+def test_deleting_what_was_never_deposited_leaves_no_word(registry, node):
+    """Saved and sent on one node while offline: no other node can have a copy."""
+    lookup, blob = make_blob()
+    answer = node.delete(lookup)
+    assert answer.status_code == 200 and answer.json == {"lookup_id": lookup, "status": "absent"}
+    assert error_of(node.get(lookup), 404) == "not found"
+    assert node.put(lookup, blob).status_code == 201
 
 
 def test_an_unknown_lookup_is_a_404(node):
@@ -397,7 +434,7 @@ def test_the_openapi_document_describes_the_saved_api_as_built(node):
         if method != "parameters"
     }
     assert statuses == {
-        "put": ["200", "201", "400", "401", "403", "413", "422"],
+        "put": ["200", "201", "400", "401", "403", "410", "413", "422"],
         "get": ["200", "400", "401", "403", "404", "410", "429"],
         "delete": ["200", "400", "401", "403"],
     }
@@ -408,6 +445,8 @@ def test_the_openapi_document_describes_the_saved_api_as_built(node):
     Draft202012Validator(schemas["SavedAnswer"]).validate(answer.json)
     Draft202012Validator(schemas["SavedBlob"]).validate(node.get(lookup).json)
     Draft202012Validator(schemas["SavedAnswer"]).validate(node.delete(lookup).json)
+    Draft202012Validator(schemas["Error"]).validate(node.get(lookup).json)  # 410 deleted
+    Draft202012Validator(schemas["Error"]).validate(node.put(lookup, blob).json)
 
 
 def test_the_openapi_blob_schema_refuses_what_the_registry_refuses():

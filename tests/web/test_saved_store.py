@@ -54,9 +54,9 @@ def test_a_second_resume_ends_the_first_draft_and_says_so_once(ctx):
     first, _ = saved.resume(code, saved.find(code))
     second, _ = saved.resume(code, saved.find(code))
     assert drafts.load(first.id) is None and drafts.load(second.id) is not None
-    assert saved.was_opened_elsewhere(first.id)
-    assert not saved.was_opened_elsewhere(first.id)
-    assert not saved.was_opened_elsewhere(second.id)
+    assert saved.why_ended(first.id) == saved.OPENED
+    assert saved.why_ended(first.id) is None
+    assert saved.why_ended(second.id) is None
 
 
 def test_another_code_does_not_open_the_blob(ctx):
