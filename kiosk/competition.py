@@ -68,6 +68,23 @@ class Limit:
     FIRST_YEAR = 1991
 
 
+class Documents:
+    """Supporting documents: how many, how large, and of which kinds (shown in the hint)."""
+
+    MAX_FILES = 5
+    MAX_FILE_BYTES = 10 * 1024 * 1024  # each, after cleaning
+    MAX_TOTAL_BYTES = 25 * 1024 * 1024  # all of one application's files together
+    MAX_IMAGE_SIDE = 3000  # pixels: a longer side is scaled down
+    NAME = 200  # characters kept of a file's name, which is only ever shown
+    # What is kept and sent, by media type; HEIC and HEIF photos become JPEG.
+    PDF = "application/pdf"
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    MEDIA_TYPES = (PDF, JPEG, PNG, DOCX, XLSX)
+
+
 @dataclass(frozen=True)
 class Region:
     """A region of Kazakhstan (ISO 3166-2:KZ) with its name in each language."""

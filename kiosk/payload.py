@@ -18,6 +18,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from . import competition
 
 SCHEMA = "kz.social-projects.application/1"
+SCHEMA_2 = "kz.social-projects.application/2"  # version 1 with its supporting documents
+SCHEMAS = {SCHEMA: "application-1.json", SCHEMA_2: "application-2.json"}
 
 
 def build(
@@ -28,6 +30,7 @@ def build(
     submitted_at: str,
     locale: str,
     assisted: dict | None = None,
+    attachments: list[dict] | None = None,
 ) -> dict:
     """The JSON-ready payload for one application, from the answers the applicant was asked."""
     individual = given["applicant_type"] == competition.INDIVIDUAL
@@ -37,7 +40,7 @@ def build(
         else {"organisation_name": given["organisation_name"], "bin": given["bin"]}
     )
     groups = given["target_groups"]
-    return {
+    application = {
         "schema": SCHEMA,
         "submission_id": submission_id,
         "reference": reference,
@@ -65,6 +68,13 @@ def build(
         },
         "assisted": assisted,
     }
+    if attachments:  # version 2 only with documents: without them, nothing changes
+        application["schema"] = SCHEMA_2
+        application["attachments"] = [
+            {key: item[key] for key in ("name", "media_type", "size", "sha256")}
+            for item in attachments
+        ]
+    return application
 
 
 def encode(payload: dict) -> str:
@@ -77,20 +87,37 @@ def sha256(text: str) -> str:
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _validator(version: str = SCHEMA) -> Draft202012Validator:
     schema = json.loads(
-        resources.files("kiosk").joinpath("schemas/application-1.json").read_text("utf-8")
+        resources.files("kiosk").joinpath(f"schemas/{SCHEMAS[version]}").read_text("utf-8")
     )
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
 def problems(application: object) -> list[str]:
-    """What is wrong with a payload by the versioned JSON Schema; empty when it is valid.
+    """What is wrong with a payload by its versioned JSON Schema; empty when it is valid.
 
-    Each problem names the field and the rule it breaks, never the value: the value
-    may be a name or an IIN, and these texts reach logs and the node's queue.
+    Version 1 and 2 are both taken; anything else is checked against version 1 (and
+    so refused by its `schema` rule). Each problem names the field and the rule it
+    breaks, never the value: the value may be a name or an IIN, and these texts reach
+    logs and the node's queue.
     """
-    return [_describe(error) for error in _validator().iter_errors(application)]
+    version = application.get("schema") if isinstance(application, dict) else None
+    validator = _validator(version if version in SCHEMAS else SCHEMA)
+    found = [_describe(error) for error in validator.iter_errors(application)]
+    if not found and version == SCHEMA_2:
+        found = _attachments_problems(application["attachments"])
+    return found
+
+
+def _attachments_problems(attachments: list[dict]) -> list[str]:
+    """What JSON Schema cannot say: the total size, and each file listed once."""
+    found = []
+    if sum(item["size"] for item in attachments) > competition.Documents.MAX_TOTAL_BYTES:
+        found.append("attachments: breaks the total size limit")
+    if len({item["sha256"] for item in attachments}) != len(attachments):
+        found.append("attachments: breaks uniqueness of sha256")
+    return found
 
 
 def _describe(error: ValidationError) -> str:
