@@ -80,6 +80,58 @@ def seal(
     }
 
 
+def file_context(node_id: str, submission_id: str, sha256: str) -> bytes:
+    """What a sealed supporting document is bound to: its node, application and hash."""
+    return f"kz-social-projects/attachment/v1|{node_id}|{submission_id}|{sha256}".encode()
+
+
+def seal_file(
+    data: bytes,
+    *,
+    node_id: str,
+    submission_id: str,
+    sha256: str,
+    registry_key: X25519PublicKey | None,
+) -> tuple[str, bytes]:
+    """(encryption, bytes to upload) for one cleaned file (docs/registry-api.md, A file, sealed).
+
+    Not signed: the signed payload names the file's hash, which the registry checks
+    after opening it.
+    """
+    if registry_key is None:
+        return PLAIN, data
+    return HPKE, SUITE.encrypt(
+        data, registry_key, info=file_context(node_id, submission_id, sha256)
+    )
+
+
+def open_file(
+    sealed: bytes,
+    *,
+    encryption: str,
+    node_id: str,
+    submission_id: str,
+    sha256: str,
+    registry_key: X25519PrivateKey | None,
+) -> bytes:
+    """The cleaned file inside an upload; EnvelopeError if it does not open here.
+
+    The caller checks the SHA-256 of what comes out against `sha256`.
+    """
+    if encryption == PLAIN:
+        return sealed
+    if encryption != HPKE:
+        raise EnvelopeError("unknown encryption")
+    if registry_key is None:
+        raise EnvelopeError("encrypted, but this registry has no private key")
+    try:
+        return SUITE.decrypt(
+            sealed, registry_key, info=file_context(node_id, submission_id, sha256)
+        )
+    except (InvalidTag, ValueError):
+        raise EnvelopeError("cannot decrypt: wrong key or changed ciphertext") from None
+
+
 def canonical(sealed: dict) -> str:
     """The envelope as the JSON text stored and sent: same envelope, same bytes."""
     return json.dumps(sealed, sort_keys=True, separators=(",", ":"))
