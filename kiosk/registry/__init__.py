@@ -3,7 +3,8 @@
 Tests and demos run it (`python run.py registry`); the node's forwarder knows only
 its URL. It shares only `payload` (the schema) and `envelope` (the crypto) with
 the node. `api` takes applications; `saved_api` keeps saved applications'
-ciphertexts for nodes to pass between them.
+ciphertexts for nodes to pass between them; `files_api` takes supporting documents
+by tus uploads.
 """
 
 from __future__ import annotations
@@ -49,11 +50,15 @@ def create_registry_app(config: dict | None = None) -> Flask:
     values.update(config or {})
     app = Flask(__name__, instance_path=str(Path(values["INSTANCE"]).resolve()))
     app.config.update(values)
-    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
 
-    from . import api, saved_api, store
+    from . import api, files_api, saved_api, store
+
+    # The largest body any route takes, a tus chunk; each route bounds its own (an envelope
+    # 1 MB, a saved application 64 KB). waitress takes its limits from this (kiosk/serving.py).
+    app.config["MAX_CONTENT_LENGTH"] = files_api.MAX_CHUNK
 
     store.init_app(app)
     app.register_blueprint(api.bp)
     saved_api.init_app(app)
+    files_api.init_app(app)
     return app

@@ -1,5 +1,8 @@
 """POST /api/v1/applications: the registry API (see docs/registry-api.md).
 
+A version 2 application whose files are not all here yet is stored and answered
+`202 {"status": "awaiting_files", "missing": […]}`, without a receipt.
+
 Every answer is JSON, errors included: a node (or an operator's script) reads
 `{"error": …}` whatever went wrong, never an HTML page.
 """
@@ -15,9 +18,11 @@ from werkzeug.exceptions import HTTPException
 from .. import receipt
 from ..db import get_db
 from .auth import authenticate
-from .intake import Refused, accept
+from .intake import AwaitingFiles, Refused, accept
 
 bp = Blueprint("registry_api", __name__)
+
+MAX_ENVELOPE = 1024 * 1024
 
 
 def _problem(status: int, reason: str):
@@ -25,7 +30,11 @@ def _problem(status: int, reason: str):
 
 
 def _envelope_from_request() -> object:
-    """The request body as JSON, or None: UTF-8 only, and no nesting deep enough to crash."""
+    """The request body as JSON, or None: UTF-8 only, and no nesting deep enough to crash.
+
+    At most 1 MB (413), whatever larger body another route of the registry takes.
+    """
+    request.max_content_length = MAX_ENVELOPE
     try:
         return json.loads(request.get_data().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -49,6 +58,8 @@ def applications():
         received = accept(db, node, sealed, via="http")
     except Refused as refused:
         return _problem(refused.status, refused.reason)
+    except AwaitingFiles as waiting:
+        return jsonify(status="awaiting_files", missing=waiting.missing), 202
     signing_key = receipt.private_key(Path(current_app.config["RECEIPT_KEY"]))
     return jsonify(receipt.sign(received.as_json(), signing_key)), 201 if received.created else 200
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from .. import bundle, envelope, receipt
 from ..db import get_db
 from . import create_registry_app, store
-from .intake import Refused, accept
+from .intake import AwaitingFiles, Refused, accept
 
 registry_cli = click.Group("registry", help="The reference central registry.")
 
@@ -66,7 +66,11 @@ def add_node_command(node_id: str, public_key: str) -> None:
 @registry_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(file: Path) -> None:
-    """Import a bundle exported with `flask queue export`; refuses a changed bundle whole."""
+    """Import a bundle exported with `flask queue export`; refuses a changed bundle whole.
+
+    An application whose supporting documents have not all arrived is stored but not
+    receipted: it is listed as awaiting files, as the API answers 202.
+    """
     app = create_registry_app()
     try:
         carried = json.loads(file.read_text(encoding="utf-8"))
@@ -82,13 +86,21 @@ def import_command(file: Path) -> None:
             envelopes = bundle.open_bundle(carried, envelope.node_public_key(node.public_key))
         except bundle.BundleError as error:
             raise click.ClickException(f"refused: {error}") from None
-        created = repeated = 0
+        created = repeated = awaiting = 0
         for sealed in envelopes:
             try:
                 receipt = accept(db, node, sealed, via="bundle")
             except Refused as refused:
                 click.echo(f"refused {sealed.get('submission_id')}: {refused.reason}")
                 continue
+            except AwaitingFiles as waiting:
+                click.echo(
+                    f"awaiting files {sealed['submission_id']}: {len(waiting.missing)} not here"
+                    f" ({', '.join(waiting.missing)})"
+                )
+                awaiting += 1
+                continue
             created += receipt.created
             repeated += not receipt.created
-    click.echo(f"Imported {created} new applications; {repeated} were already here.")
+    summary = f"Imported {created} new applications; {repeated} were already here"
+    click.echo(f"{summary}; {awaiting} await their files." if awaiting else f"{summary}.")

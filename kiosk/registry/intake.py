@@ -3,6 +3,10 @@
 Verify the sender's signature, decrypt, check the payload against the schema,
 then record it under the unique constraint. Every refusal carries the HTTP
 status the API answers with, so the node can tell permanent from passing.
+
+A version 2 payload lists supporting documents, which travel on their own
+(files_api.py). It is recorded all the same, but gets no receipt until every
+file it lists is kept for its submission id: AwaitingFiles names those missing.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import sqlite_utils
 from flask import current_app
 
 from .. import envelope, payload
-from . import store
+from . import files_store, store
 
 
 class Refused(Exception):
@@ -26,25 +30,37 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _registry_key():
+class AwaitingFiles(Exception):
+    """The application is stored, but these files it lists are not: no receipt yet."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+def registry_key():
+    """The registry's X25519 private key, or None when it has none (development)."""
     path = Path(current_app.config["PRIVATE_KEY"])
     return envelope.registry_private_key(path) if path.exists() else None
 
 
 def accept(db: sqlite_utils.Database, node: store.Node, sealed: dict, via: str) -> store.Receipt:
-    """Accept one envelope from `node`; return the receipt or raise Refused."""
+    """Accept one envelope from `node`; return the receipt or raise Refused.
+
+    Raises AwaitingFiles for a version 2 application stored without all its files.
+    """
     if not isinstance(sealed, dict):
         raise Refused(400, "the body must be a JSON envelope")
     if sealed.get("node_id") != node.node_id:
         raise Refused(403, "the envelope names another node")
-    registry_key = _registry_key()
-    if registry_key is not None and sealed.get("encryption") == envelope.PLAIN:
+    private_key = registry_key()
+    if private_key is not None and sealed.get("encryption") == envelope.PLAIN:
         raise Refused(400, 'encryption "none" refused: this registry takes only HPKE envelopes')
     try:
         body = envelope.open_envelope(
             sealed,
             node_key=envelope.node_public_key(node.public_key),
-            registry_key=registry_key,
+            registry_key=private_key,
         )
     except envelope.EnvelopeError as error:
         raise Refused(400, str(error)) from None
@@ -55,9 +71,26 @@ def accept(db: sqlite_utils.Database, node: store.Node, sealed: dict, via: str) 
     if application["submission_id"] != sealed["submission_id"]:
         raise Refused(422, "the payload's submission_id differs from the envelope's")
     try:
-        return store.record(db, node.node_id, sealed["submission_id"], body, via)
+        received = store.record(db, node.node_id, sealed["submission_id"], body, via)
     except store.Conflict as conflict:
         raise Refused(409, conflict.reason) from None
+    if application["schema"] == payload.SCHEMA_2:
+        _check_files(db, received, [item["sha256"] for item in application["attachments"]])
+    return received
+
+
+def _check_files(db: sqlite_utils.Database, received: store.Receipt, hashes: list[str]) -> None:
+    """AwaitingFiles unless every listed file is kept; the first receipt after a 202 is new.
+
+    The application was recorded at the 202, so `store.record` calls the later delivery
+    a repeat; but the node has had no receipt yet, and this one is its first (201).
+    """
+    absent = files_store.missing(db, received.submission_id, hashes)
+    if absent:
+        files_store.await_files(db, received.submission_id)
+        raise AwaitingFiles(absent)
+    if files_store.stop_awaiting(db, received.submission_id):
+        received.created = True
 
 
 def _payload_of(body: bytes) -> object:

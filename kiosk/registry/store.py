@@ -19,7 +19,7 @@ import sqlite_utils
 from flask import Flask
 
 from ..db import close_db, connect
-from . import saved_store
+from . import files_store, saved_store
 
 
 @dataclass
@@ -165,6 +165,7 @@ def init_app(app: Flask) -> None:
     try:
         create_schema(db)
         saved_store.create_schema(db)
+        files_store.create_schema(db)
     finally:
         db.close()
     app.teardown_appcontext(close_db)

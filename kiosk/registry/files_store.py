@@ -1,0 +1,268 @@
+"""The registry's supporting documents: tus uploads in progress, and the files they became.
+
+A node uploads each file sealed to the registry's key, in chunks (docs/registry-api.md,
+"Supporting documents"). Every chunk the registry acknowledges is a row of
+`file_chunks`, written in the same transaction that moves the upload's offset on, so a
+node that lost an answer asks for the offset and goes on from there. When the last chunk
+comes, the chunks are joined, opened and checked against the hash the node named; the
+cleaned file is kept in `files` under (submission_id, sha256), once however often it
+arrives, and the chunks go.
+
+A finished upload keeps its row (without data) until it is swept: a node that lost the
+answer to its last chunk asks the offset and learns that the file arrived. Every upload
+is swept 7 days after its last chunk, at the next creation.
+
+`files_awaited` notes an application stored while some of its files were not: its first
+signed receipt, once they are all here, is then `created` (201) rather than a repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlite_utils
+
+from ..db import transaction
+
+STALE_AFTER = timedelta(days=7)  # an upload with no chunk for this long is deleted
+
+
+class NotFound(Exception):
+    """No upload under this id for this node (never created, swept, deleted, or another's)."""
+
+
+class OffsetMismatch(Exception):
+    """The chunk does not start at the upload's offset (another PATCH came first)."""
+
+
+class Unusable(Exception):
+    """The whole upload does not open here, or is not the file its hash names."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Upload:
+    file_id: str
+    node_id: str
+    submission_id: str
+    sha256: str
+    encryption: str
+    length: int
+    offset: int
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    db["file_uploads"].create(
+        {
+            "file_id": str,  # random, in the upload's URL
+            "node_id": str,  # the node that created it: no other may see it
+            "submission_id": str,
+            "sha256": str,  # of the cleaned file, as the node named it
+            "encryption": str,
+            "upload_length": int,  # the sealed size
+            "upload_offset": int,  # bytes kept so far; equals upload_length once finished
+            "created_at": str,
+            "updated_at": str,  # the last chunk (or the creation): what the sweep goes by
+        },
+        pk="file_id",
+        not_null={
+            "node_id",
+            "submission_id",
+            "sha256",
+            "encryption",
+            "upload_length",
+            "upload_offset",
+            "created_at",
+            "updated_at",
+        },
+        if_not_exists=True,
+    )
+    db["file_uploads"].create_index(["updated_at"], if_not_exists=True)
+    db["file_chunks"].create(
+        {"file_id": str, "chunk_offset": int, "data": bytes},
+        pk=("file_id", "chunk_offset"),
+        not_null={"data"},
+        if_not_exists=True,
+    )
+    db["files"].create(
+        {
+            "submission_id": str,
+            "sha256": str,
+            "node_id": str,
+            "size": int,
+            "received_at": str,
+            "data": bytes,  # the cleaned file, decrypted
+        },
+        pk=("submission_id", "sha256"),
+        not_null={"node_id", "size", "received_at", "data"},
+        if_not_exists=True,
+    )
+    db["files_awaited"].create(
+        {"submission_id": str, "since": str},
+        pk="submission_id",
+        not_null={"since"},
+        if_not_exists=True,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(moment: datetime) -> str:
+    """Fixed-width UTC text, so that comparing as text compares the moments."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# Uploads --------------------------------------------------------------------------
+
+
+def create(
+    db: sqlite_utils.Database,
+    *,
+    node_id: str,
+    submission_id: str,
+    sha256: str,
+    encryption: str,
+    length: int,
+) -> str:
+    """A new, empty upload for `node_id`; its random id. Sweeps stale uploads first."""
+    file_id = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 - _
+    moment = _utc(_now())
+    with transaction(db):
+        delete_stale(db)
+        db.execute(
+            "INSERT INTO file_uploads (file_id, node_id, submission_id, sha256, encryption,"
+            " upload_length, upload_offset, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            [file_id, node_id, submission_id, sha256, encryption, length, moment, moment],
+        )
+    return file_id
+
+
+def find(db: sqlite_utils.Database, node_id: str, file_id: str) -> Upload | None:
+    """The upload `file_id` if `node_id` created it and it is still kept; else None."""
+    row = db.execute(
+        "SELECT file_id, node_id, submission_id, sha256, encryption, upload_length,"
+        " upload_offset FROM file_uploads WHERE file_id = ? AND node_id = ?",
+        [file_id, node_id],
+    ).fetchone()
+    return Upload(*row) if row else None
+
+
+def append(
+    db: sqlite_utils.Database,
+    node_id: str,
+    file_id: str,
+    offset: int,
+    chunk: bytes,
+    open_upload: Callable[[Upload, bytes], bytes],
+) -> int:
+    """Keep `chunk` at `offset`; the upload's new offset, once it is on disk.
+
+    The chunk that completes the upload is not kept as a chunk: the sealed bytes are
+    joined, `open_upload(upload, sealed)` opens them (raising Unusable if it cannot),
+    and the file is kept if its SHA-256 is the one the node named. Either way the
+    chunks go; an upload that was unusable goes with them, and Unusable is raised
+    after that is committed. The caller checks that `chunk` fits in the upload.
+
+    Raises NotFound, or OffsetMismatch when `offset` is not the upload's offset now.
+    """
+    unusable = None
+    with transaction(db):
+        upload = find(db, node_id, file_id)
+        if upload is None:
+            raise NotFound(file_id)
+        if offset != upload.offset:
+            raise OffsetMismatch(file_id)
+        if not chunk:
+            return upload.offset
+        end = offset + len(chunk)
+        if end < upload.length:
+            db.execute(
+                "INSERT INTO file_chunks (file_id, chunk_offset, data) VALUES (?, ?, ?)",
+                [file_id, offset, chunk],
+            )
+            _moved(db, file_id, end)
+            return end
+        sealed = b"".join(
+            row[0]
+            for row in db.execute(
+                "SELECT data FROM file_chunks WHERE file_id = ? ORDER BY chunk_offset",
+                [file_id],
+            )
+        )
+        db.execute("DELETE FROM file_chunks WHERE file_id = ?", [file_id])
+        try:
+            _keep(db, upload, open_upload(upload, sealed + chunk))
+        except Unusable as error:
+            db.execute("DELETE FROM file_uploads WHERE file_id = ?", [file_id])
+            unusable = error
+        else:
+            _moved(db, file_id, end)
+    if unusable is not None:
+        raise unusable
+    return end
+
+
+def _moved(db: sqlite_utils.Database, file_id: str, offset: int) -> None:
+    db.execute(
+        "UPDATE file_uploads SET upload_offset = ?, updated_at = ? WHERE file_id = ?",
+        [offset, _utc(_now()), file_id],
+    )
+
+
+def _keep(db: sqlite_utils.Database, upload: Upload, data: bytes) -> None:
+    """Keep the opened file under its hash, once; Unusable if it is not the file named."""
+    if hashlib.sha256(data).hexdigest() != upload.sha256:
+        raise Unusable("the file's SHA-256 is not the one in its metadata")
+    db.execute(
+        "INSERT OR IGNORE INTO files (submission_id, sha256, node_id, size, received_at, data)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [upload.submission_id, upload.sha256, upload.node_id, len(data), _utc(_now()), data],
+    )
+
+
+def delete_stale(db: sqlite_utils.Database) -> int:
+    """Delete every upload, and its chunks, with no chunk for 7 days; how many went."""
+    cutoff = _utc(_now() - STALE_AFTER)
+    db.execute(
+        "DELETE FROM file_chunks WHERE file_id IN"
+        " (SELECT file_id FROM file_uploads WHERE updated_at < ?)",
+        [cutoff],
+    )
+    return db.execute("DELETE FROM file_uploads WHERE updated_at < ?", [cutoff]).rowcount
+
+
+# Files, for the receipt -----------------------------------------------------------
+
+
+def missing(db: sqlite_utils.Database, submission_id: str, hashes: list[str]) -> list[str]:
+    """Which of `hashes` are not kept for `submission_id`, sorted."""
+    held = {
+        row[0]
+        for row in db.execute("SELECT sha256 FROM files WHERE submission_id = ?", [submission_id])
+    }
+    return sorted(set(hashes) - held)
+
+
+def await_files(db: sqlite_utils.Database, submission_id: str) -> None:
+    """Note that this application is stored but answered 202: some files are missing."""
+    db.execute(
+        "INSERT OR IGNORE INTO files_awaited (submission_id, since) VALUES (?, ?)",
+        [submission_id, _utc(_now())],
+    )
+
+
+def stop_awaiting(db: sqlite_utils.Database, submission_id: str) -> bool:
+    """Whether this application was awaiting files (and no longer is): its first receipt."""
+    return bool(
+        db.execute("DELETE FROM files_awaited WHERE submission_id = ?", [submission_id]).rowcount
+    )
