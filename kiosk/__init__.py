@@ -31,6 +31,9 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
     )
     app.config.update(values)
+    from .documents.uploads import InMemoryRequest
+
+    app.request_class = InMemoryRequest  # uploaded files never spool to a temporary file
     # A form token lives as long as the draft it protects: slow typists never lose a page.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["DRAFT_HOURS"] * 3600)
 
@@ -70,10 +73,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(audit_cli)
 
     from . import health
-    from .journey import saving, views
+    from .journey import documents, saving, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(saving.bp)
+    app.register_blueprint(documents.bp)
     preferences.init_app(app)
     kiosk_mode.init_app(app)
 

@@ -29,7 +29,7 @@ def asset(filename: str) -> str:
 
 
 # The parts a page may add to base.css, in the order they follow it (scripts/build_assets.py).
-PARTS = ("web", "staff", "kiosk", "receipt")
+PARTS = ("web", "staff", "kiosk", "receipt", "documents")
 
 
 def stylesheets(*parts: str) -> list[str]:

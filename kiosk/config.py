@@ -55,6 +55,9 @@ DEFAULTS = {
     "KIOSK_SMTP_HOST": "",  # empty: no "E-mail me the code"
     "KIOSK_SMTP_PORT": "25",
     "KIOSK_MAIL_FROM": "",  # the sender of that message, e.g. noreply@example.kz
+    # on: the "Supporting documents" page on the web and in assisted mode. Off until the
+    # node delivers files to the registry (issue 13): until then they would only wait.
+    "KIOSK_DOCUMENTS": "off",
 }
 
 # http(s)://host[:port], nothing else: the start of every address printed on a receipt.
@@ -203,4 +206,5 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "SMTP_HOST": env["KIOSK_SMTP_HOST"],
         "SMTP_PORT": _int("KIOSK_SMTP_PORT", env["KIOSK_SMTP_PORT"]),
         "MAIL_FROM": env["KIOSK_MAIL_FROM"],
+        "DOCUMENTS": _switch("KIOSK_DOCUMENTS", env["KIOSK_DOCUMENTS"]),
     }

@@ -35,6 +35,7 @@ from flask.cli import with_appcontext
 
 from . import deposits, drafts, return_codes
 from .db import forget_deleted, get_db, transaction
+from .documents import store as documents
 
 FORMAT = 1
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # about 50–100 ms and 16 MiB; see docs/benchmarks.md
@@ -162,6 +163,7 @@ def save(draft: drafts.Draft, locale: str, pending: dict | None = None) -> tuple
             " VALUES (?, ?, ?, ?, NULL)",
             [lookup, json.dumps(blob), _now().isoformat(), until.isoformat()],
         )
+        documents.put_away(db, draft.submission_id, lookup)  # before the draft goes
         db.execute("DELETE FROM drafts WHERE id = ?", [draft.id])
         deposits.queue_put(db, lookup, blob)
     forget_deleted(db)
@@ -243,11 +245,13 @@ def resume(code: str, blob: dict, opened: Saved | None = None) -> tuple[drafts.D
     lookup = return_codes.lookup_id(code)
     with transaction(db):
         row = db.execute("SELECT live_draft_id FROM saved WHERE lookup_id = ?", [lookup]).fetchone()
-        if row and row[0]:
-            _end(db, row[0])
         opened = drafts.Draft("", content.submission_id, content.answers, content.worker_id)
         opened.return_code, opened.pending = code, content.pending
         draft = drafts.create(db, worker_id=content.worker_id, resumed=opened)
+        # The earlier draft ends after this one exists: the files they share stay.
+        if row and row[0]:
+            _end(db, row[0])
+        documents.take_back(db, content.submission_id)
         # The opened blob is the newest (it may be the registry's, saved again elsewhere):
         # keep it here, so this node offers the same answers when it is next offline.
         db.execute(

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import audit, db, deposits, saved
+from .documents import store as documents
 from .staff import accounts
 
 VERSION = 1
@@ -22,6 +23,7 @@ CREATORS = (
     audit.create_schema,
     saved.create_schema,
     deposits.create_schema,
+    documents.create_schema,  # after drafts and saved: its triggers watch both
 )
 
 

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import traceback
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -64,8 +64,10 @@ def csrf_error(error: CSRFError) -> tuple[str, int]:
     return render_template("errors/csrf.html", back=back), 400
 
 
-def http_error(error: HTTPException) -> tuple[str, int]:
+def http_error(error: HTTPException):
     code = error.code or 500
+    if code == 413 and request.endpoint == "documents.page":  # too much at once: say so there
+        return redirect(url_for("documents.page", **{"too-large": "1"}), 303)
     template = code if code in (400, 403, 404, 405, 413) else 500
     return render_template(f"errors/{template}.html"), code
 

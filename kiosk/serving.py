@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .documents.uploads import MAX_BODY
+
 # What a browser sends in headers is a few kilobytes; nginx allows 4 × 8 KB.
 MAX_REQUEST_HEADER_SIZE = 64 * 1024
 
@@ -20,6 +22,14 @@ MAX_REQUEST_HEADER_SIZE = 64 * 1024
 # the others give the scheme, host and port the browser used, so cookies are marked
 # Secure and Flask-WTF's HTTPS referrer check compares against the right origin.
 PROXY_HEADERS = "x-forwarded-for x-forwarded-proto x-forwarded-host x-forwarded-port"
+
+
+def _body_limit(config: Mapping[str, Any]) -> int:
+    """The largest body the app takes: an upload of documents where they are offered."""
+    limit = config.get("MAX_CONTENT_LENGTH") or 1024 * 1024
+    if config.get("DOCUMENTS"):
+        limit = max(limit, MAX_BODY)
+    return limit
 
 
 def waitress_options(config: Mapping[str, Any], ident: str = "kiosk") -> dict[str, Any]:
@@ -44,7 +54,10 @@ def waitress_options(config: Mapping[str, Any], ident: str = "kiosk") -> dict[st
         "asyncore_use_poll": True,
         "max_request_header_size": MAX_REQUEST_HEADER_SIZE,
         # A little above what the app accepts, so the app answers with its own 413 page.
-        "max_request_body_size": (config.get("MAX_CONTENT_LENGTH") or 1024 * 1024) + 64 * 1024,
+        "max_request_body_size": _body_limit(config) + 64 * 1024,
+        # Held in memory up to that size, never in a temporary file: an upload's plaintext
+        # must not reach the disk (kiosk/documents/uploads.py).
+        "inbuf_overflow": _body_limit(config) + 64 * 1024,
     }
     if config.get("TRUSTED_PROXY"):
         options.update(

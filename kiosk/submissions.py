@@ -17,6 +17,8 @@ from sqlite_utils.db import NotFoundError
 
 from . import drafts, envelope, outbox, payload, saved
 from .db import forget_deleted, get_db, transaction
+from .documents import store as documents
+from .documents import uploads
 from .identifiers import new_reference
 from .journey import steps
 from .node import identity
@@ -87,8 +89,15 @@ def _masked_applicant(answers: dict) -> str:
     return " ".join(word[0] + "***" for word in name.split()) or "***"
 
 
+def _attachments(db, draft: drafts.Draft) -> list[dict]:
+    """The files the answers list that this node holds (sealed): what the payload names."""
+    held = documents.held(db, draft.submission_id)
+    return [item for item in uploads.listed(draft.answers) if item.get("sha256") in held]
+
+
 def _insert(db, draft: drafts.Draft, locale: str, assisted: Assisted | None) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
+    attachments = _attachments(db, draft)
     for _attempt in range(10):
         reference = new_reference()
         application = payload.build(
@@ -98,6 +107,7 @@ def _insert(db, draft: drafts.Draft, locale: str, assisted: Assisted | None) -> 
             submitted_at=now,
             locale=locale,
             assisted=assisted.as_payload() if assisted else None,
+            attachments=attachments,
         )
         problems = payload.problems(application)
         if problems:
@@ -124,6 +134,7 @@ def _insert(db, draft: drafts.Draft, locale: str, assisted: Assisted | None) -> 
         except sqlite3.IntegrityError:
             continue
         outbox.enqueue(db, draft.submission_id, sealed, payload.sha256(sealed))
+        documents.send(db, draft.submission_id, [item["sha256"] for item in attachments])
         return
     raise RuntimeError("could not find a free reference number")
 

@@ -20,7 +20,7 @@ import rjsmin
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # The parts a page adds to base.css, in the order they follow it (kiosk/assets.py).
-PARTS = ("web", "staff", "kiosk", "receipt")
+PARTS = ("web", "staff", "kiosk", "receipt", "documents")
 
 
 def bundle_name(parts) -> str:

@@ -23,14 +23,17 @@ class SmallDisk:
 
         Call it again before each request that must meet a full disk: SQLite deletes its
         write-ahead log when a connection closes, and that frees a few pages again.
+        Unbuffered, and in ever smaller pieces down to one byte, so that the disk is full to
+        the last byte whatever its free space was, and closing the file has nothing left to
+        write (a buffered file would fail again at close).
         """
-        with open(self.filler, "ab") as file:
-            try:
-                while True:
-                    file.write(b"\0" * 65536)
-                    file.flush()
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
+        with open(self.filler, "ab", buffering=0) as file:
+            for piece in (65536, 4096, 1):
+                try:
+                    while True:
+                        file.write(b"\0" * piece)
+                except OSError as error:
+                    assert error.errno == errno.ENOSPC
 
     def free(self) -> None:
         self.filler.unlink(missing_ok=True)

@@ -225,7 +225,7 @@ def _start(folder: Path, site: str) -> subprocess.Popen:
         "-c",
         str(folder / "nginx.conf"),
         "-g",
-        f"daemon off; pid {folder}/nginx.pid; error_log {folder}/error.log;",
+        f"daemon off; pid {folder}/nginx.pid; error_log {folder}/error.log warn;",
     ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -10,7 +10,14 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    MultipleFileField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -370,3 +377,10 @@ class EmailCodeForm(FlaskForm):
         filters=[clean_line],
         validators=[Required(_l("Enter your e-mail address")), Email()],
     )
+
+
+class DocumentsForm(FlaskForm):
+    """Supporting documents: files chosen for upload. Each is checked in the view
+    (kiosk/documents/checks.py), which adds one message per refused file."""
+
+    documents = MultipleFileField(_l("Upload a file"))

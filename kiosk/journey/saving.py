@@ -46,7 +46,7 @@ from .forms import EmailCodeForm, ResumeForm
 bp = Blueprint("saving", __name__)
 
 # The pages with a "Save and come back later" button that are not questions.
-CHECK, DECLARATION = "check", "declaration"
+CHECK, DECLARATION, DOCUMENTS = "check", "declaration", "documents"
 
 UNKNOWN = _l(
     "No application is saved with this code. Check that you typed it as it is written, "
@@ -92,7 +92,7 @@ def only_while_open():
 def save(page: str):
     """Put the application away under a return code, with what is on this page too."""
     step = steps.BY_SLUG.get(page)
-    if step is None and page not in (CHECK, DECLARATION):
+    if step is None and page not in (CHECK, DECLARATION, DOCUMENTS):
         abort(404)
     if request.method == "GET":  # e.g. the language switch of a kiosk's saved page
         return redirect(url_for("saving.saved"))

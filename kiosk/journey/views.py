@@ -26,6 +26,10 @@ from werkzeug.datastructures import MultiDict
 
 from .. import audit, claims, competition, drafts, kiosk_mode, limits, qr, saved, submissions
 from ..competition import Window
+from ..db import get_db
+from ..documents import shown as documents_shown
+from ..documents import store as documents_store
+from ..documents import uploads
 from ..i18n import LANGUAGES, current_language
 from ..staff import auth as staff_auth
 from ..staff.forms import AssistedDeclarationForm
@@ -160,7 +164,7 @@ def _question(step: steps.Step):
         drafts.save(draft)
         if g.get("draft_expired"):  # start from the first question they now have to answer
             return redirect(url_for("journey.question", slug=steps.STEPS[0].slug))
-        return redirect(_next_url(step, draft.answers, changing))
+        return redirect(_next_url(step, draft, changing))
     previous = steps.previous(step, answers)
     if changing:
         back = url_for("journey.check")
@@ -205,14 +209,20 @@ def not_saved(form, error: sqlite3.OperationalError) -> None:
     form.form_errors.append(NOT_SAVED)
 
 
-def _next_url(step: steps.Step, answers: dict, changing: bool) -> str:
-    """After a change go back to the check page, unless the change opened a new question."""
+def _next_url(step: steps.Step, draft: drafts.Draft, changing: bool) -> str:
+    """After a change go back to the check page, unless the change opened a new question.
+
+    After the last question comes the documents page where it is offered, then the check page.
+    """
+    answers = draft.answers
     if changing:
         missing = steps.first_incomplete(answers)
         if missing is None:
             return url_for("journey.check")
         return url_for("journey.question", slug=missing.slug, change="1")
     following = steps.following(step, answers)
+    if following is None and uploads.offered(draft.worker_id):
+        return url_for("documents.page")
     if following is None:
         return url_for("journey.check")
     return url_for("journey.question", slug=following.slug)
@@ -227,11 +237,13 @@ def check():
     if missing:
         return redirect(url_for("journey.question", slug=missing.slug))
     last = steps.visible(draft.answers)[-1]
-    return render_template(
-        "journey/check.html",
-        rows=steps.summary(draft.answers),
-        back=url_for("journey.question", slug=last.slug),
-    )
+    rows = steps.summary(draft.answers)
+    back = url_for("journey.question", slug=last.slug)
+    if uploads.offered(draft.worker_id):
+        held = documents_store.held(get_db(), draft.submission_id)
+        rows.append(documents_shown.summary_row(draft.answers, held))
+        back = url_for("documents.page")
+    return render_template("journey/check.html", rows=rows, back=back)
 
 
 @bp.route("/apply/declaration", methods=["GET", "POST"])
