@@ -113,7 +113,8 @@ class ScriptedProxy:
     code such as 500, 429 or 404. With the script used up, connections pass.
     """
 
-    def __init__(self, target_url: str) -> None:
+    def __init__(self, target_url: str, slow: float = 0.2) -> None:
+        self.slow = slow  # seconds a "slow" connection is held back
         host, port = target_url.removeprefix("http://").split(":")
         self.target = (host, int(port))
         self.script: deque = deque()
@@ -161,7 +162,7 @@ class ScriptedProxy:
             )
             return
         if behaviour == "slow":
-            time.sleep(0.2)
+            time.sleep(self.slow)
         with socket.create_connection(self.target) as upstream:
             upstream.sendall(request)
             while chunk := upstream.recv(65536):

@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 
 from .. import audit, bundle, outbox
 from ..db import get_db
+from ..documents import store as documents
 from ..node import identity
 from .forwarder import Forwarder
 
@@ -78,10 +79,23 @@ def export_command(folder: Path) -> None:
         [outbox.QUEUED, outbox.SENDING, outbox.WAITING, outbox.DEAD],
     ).fetchall()
     node = identity()
-    made = bundle.make(node.node_id, node.signing_key, [row[0] for row in rows])
+    ids = [json.loads(row[0])["submission_id"] for row in rows]
+    carried = [
+        {
+            "submission_id": submission_id,
+            "sha256": file.sha256,
+            "encryption": file.encryption,
+            "sealed": file.sealed,
+        }
+        for submission_id in ids
+        for file in documents.outgoing(db, submission_id)
+    ]
+    made = bundle.make(node.node_id, node.signing_key, [row[0] for row in rows], carried)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"bundle-{node.node_id}-{stamp}.json"
     path.write_text(json.dumps(made), encoding="utf-8")
-    audit.record("queue_export", detail=f"{len(rows)} envelopes to {path.name}")
-    click.echo(f"Wrote {len(rows)} envelopes to {path}")
+    audit.record(
+        "queue_export", detail=f"{len(rows)} envelopes, {len(carried)} files to {path.name}"
+    )
+    click.echo(f"Wrote {len(rows)} envelopes and {len(carried)} files to {path}")

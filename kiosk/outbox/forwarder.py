@@ -12,6 +12,11 @@ oldest due item, records a lease before the POST, and records the outcome:
 - anything else (408, 429, 5xx, 404, redirects, network errors, timeouts):
   retry, forever, with full-jitter backoff (a kiosk may be offline for a week).
 
+An application with supporting documents sends its files first, by tus, for at
+most one send timeout per turn (kiosk/outbox/files.py); the envelope goes once the
+registry holds them all, and a receipt comes only then (a 202 naming files still
+missing sends those again).
+
 After each application it sends a round of saved applications' deposits
 (kiosk/deposits.py), unless the queue is paused; a deposit's trouble is caught
 there and never holds up an application.
@@ -35,7 +40,8 @@ from flask import Flask
 
 from .. import deposits, outbox, receipt, saved
 from ..db import connect
-from . import heartbeat
+from ..documents import store as documents
+from . import files, heartbeat
 from .transport import Registry, full_jitter, opener, registry_of
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,7 @@ class Outcome(Enum):
     RETRY = "retry"
     DEAD = "dead"
     PAUSE = "pause"
+    MORE = "more"  # its files are on their way: the same item again next turn, no backoff
 
 
 @dataclass
@@ -59,6 +66,7 @@ class Result:
     outcome: Outcome
     detail: str = ""
     receipt: dict | None = None
+    missing: list[str] | None = None  # files the registry says it still lacks (a 202)
 
 
 def deliver(registry: Registry, item: outbox.Item, timeout: float = 30) -> Result:
@@ -85,12 +93,30 @@ def deliver(registry: Registry, item: outbox.Item, timeout: float = 30) -> Resul
 def _from_answer(registry: Registry, item: outbox.Item, status: int, body: bytes) -> Result:
     if status in (200, 201):
         return _from_receipt(registry, item, status, body)
+    if status == 202:
+        return _awaiting_files(item, body)
     detail = f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}"
     if status in PERMANENT:
         return Result(Outcome.DEAD, detail)
     if status in CREDENTIALS:
         return Result(Outcome.PAUSE, detail)
     return Result(Outcome.RETRY, detail)
+
+
+def _awaiting_files(item: outbox.Item, body: bytes) -> Result:
+    """The registry has the application but not every file it lists: no receipt yet."""
+    try:
+        answer = json.loads(body)
+    except (ValueError, RecursionError):
+        answer = None
+    missing = answer.get("missing") if isinstance(answer, dict) else None
+    if (
+        not isinstance(missing, list)
+        or answer.get("status") != "awaiting_files"
+        or not all(isinstance(sha, str) and len(sha) == 64 for sha in missing)
+    ):
+        return Result(Outcome.RETRY, "HTTP 202 without the registry's list of missing files")
+    return Result(Outcome.RETRY, f"HTTP 202: {len(missing)} files still missing", missing=missing)
 
 
 def _from_receipt(registry: Registry, item: outbox.Item, status: int, body: bytes) -> Result:
@@ -145,9 +171,19 @@ class Forwarder:
         item = outbox.claim(db, self.lease, backoff_cap=cap)
         if item is None:
             return None
-        result = deliver(registry_of(self.app), item, timeout=self.config["SEND_TIMEOUT"])
+        registry = registry_of(self.app)
+        result = self._send_files(db, registry, item)
+        if result is None:
+            result = deliver(registry, item, timeout=self.config["SEND_TIMEOUT"])
+        if result.missing:
+            documents.missing_again(db, item.submission_id, result.missing)
         if result.outcome is Outcome.DELIVERED:
+            # The files' bytes first: a crash between the two leaves the item to send again,
+            # which the registry answers with the same receipt (it holds the files).
+            documents.delivered(db, item.submission_id)
             outbox.delivered(db, item.submission_id, result.receipt)
+        elif result.outcome is Outcome.MORE:
+            outbox.put_back(db, item.submission_id)
         elif result.outcome is Outcome.DEAD:
             outbox.give_up(db, item.submission_id, result.detail)
             log.warning("Outbox item %s is dead: %s", item.submission_id, result.detail)
@@ -159,6 +195,18 @@ class Forwarder:
             delay = full_jitter(item.attempts, *self._backoff())
             outbox.retry_later(db, item.submission_id, delay, result.detail)
         return result
+
+    def _send_files(self, db, registry: Registry, item: outbox.Item) -> Result | None:
+        """The application's files first; None once the registry holds them all."""
+        timeout = self.config["SEND_TIMEOUT"]
+        progress = files.send(db, registry, item.submission_id, timeout=timeout, budget=timeout)
+        outcome = {
+            files.Sent.MORE: Outcome.MORE,
+            files.Sent.RETRY: Outcome.RETRY,
+            files.Sent.DEAD: Outcome.DEAD,
+            files.Sent.PAUSE: Outcome.PAUSE,
+        }.get(progress.sent)
+        return Result(outcome, progress.detail) if outcome else None
 
     def _backoff(self) -> tuple[float, float]:
         return self.config["BACKOFF_BASE"], self.config["BACKOFF_CAP"]
@@ -273,12 +321,13 @@ class Forwarder:
         return 0
 
     def _beat(self, wait: float) -> None:
-        """Tell /healthz the next beat comes after `wait`, plus two sends and a lock wait.
+        """Tell /healthz the next beat comes after `wait`, plus four sends and a lock wait.
 
-        A turn sends one application and one round of deposits, which ends within
+        A turn sends an application's files for one send timeout (and the chunk under
+        way when it ends), its envelope, and one round of deposits, which ends within
         its own send timeout (kiosk/deposits.py).
         """
-        budget = wait + 2 * self.config["SEND_TIMEOUT"] + self.busy_timeout + HEARTBEAT_SLACK
+        budget = wait + 4 * self.config["SEND_TIMEOUT"] + self.busy_timeout + HEARTBEAT_SLACK
         try:
             heartbeat.beat(self.instance, budget)
         except OSError as error:  # a full disk: /healthz will say so; the loop goes on

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .. import bundle, envelope, receipt
-from ..db import get_db
-from . import create_registry_app, store
-from .intake import AwaitingFiles, Refused, accept
+from ..db import get_db, transaction
+from . import create_registry_app, files_store, store
+from .intake import AwaitingFiles, Refused, accept, registry_key
 
 registry_cli = click.Group("registry", help="The reference central registry.")
 
@@ -84,8 +84,10 @@ def import_command(file: Path) -> None:
             raise click.ClickException(f"unknown node {node_id!r}")
         try:
             envelopes = bundle.open_bundle(carried, envelope.node_public_key(node.public_key))
+            files = bundle.files_of(carried)
         except bundle.BundleError as error:
             raise click.ClickException(f"refused: {error}") from None
+        kept = _keep_files(db, node_id, files)  # first: the receipts wait for them
         created = repeated = awaiting = 0
         for sealed in envelopes:
             try:
@@ -103,4 +105,32 @@ def import_command(file: Path) -> None:
             created += receipt.created
             repeated += not receipt.created
     summary = f"Imported {created} new applications; {repeated} were already here"
+    if kept:
+        summary += f"; {kept} supporting documents kept"
     click.echo(f"{summary}; {awaiting} await their files." if awaiting else f"{summary}.")
+
+
+def _keep_files(db, node_id: str, files: list[dict]) -> int:
+    """Open each carried file and keep it as an upload's would be; how many were kept.
+
+    A file that does not open here, or is not the one its hash names, is reported and
+    left out: its application then waits for it, as over the API.
+    """
+    kept = 0
+    for file in files:
+        try:
+            data = envelope.open_file(
+                file["sealed"],
+                encryption=file["encryption"],
+                node_id=node_id,
+                submission_id=file["submission_id"],
+                sha256=file["sha256"],
+                registry_key=registry_key(),
+            )
+            with transaction(db):
+                files_store.keep(db, node_id, file["submission_id"], file["sha256"], data)
+        except (envelope.EnvelopeError, files_store.Unusable) as error:
+            click.echo(f"file refused for {file['submission_id']}: {error}")
+            continue
+        kept += 1
+    return kept

@@ -230,6 +230,17 @@ def _keep(db: sqlite_utils.Database, upload: Upload, data: bytes) -> None:
     )
 
 
+def keep(
+    db: sqlite_utils.Database, node_id: str, submission_id: str, sha256: str, data: bytes
+) -> None:
+    """Keep a whole file that came another way than an upload (a USB bundle), once.
+
+    Unusable if `data` is not the file `sha256` names.
+    """
+    upload = Upload("", node_id, submission_id, sha256, "", len(data), len(data))
+    _keep(db, upload, data)
+
+
 def delete_stale(db: sqlite_utils.Database) -> int:
     """Delete every upload, and its chunks, with no chunk for 7 days; how many went."""
     cutoff = _utc(_now() - STALE_AFTER)

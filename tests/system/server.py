@@ -67,6 +67,26 @@ class Server:
             self.process.wait(10)
 
 
+FORWARDER = [sys.executable, "-m", "flask", "--app", "kiosk", "queue", "work"]
+
+
+def forwarder_env(instance: Path, node_config: dict, url: str) -> dict[str, str]:
+    """The environment of `flask queue work` for a test node: its instance, its registry
+    (at `url`) and keys, and short backoffs and timeouts, so kills and restarts are quick."""
+    return {
+        **os.environ,
+        "KIOSK_INSTANCE": str(instance),
+        "KIOSK_NODE_ID": node_config["NODE_ID"] or "node-test",
+        "KIOSK_REGISTRY_URL": url,
+        "KIOSK_REGISTRY_TOKEN": node_config["REGISTRY_TOKEN"],
+        "KIOSK_REGISTRY_PUBLIC_KEY": node_config["REGISTRY_PUBLIC_KEY"],
+        "KIOSK_REGISTRY_SIGNING_KEY": node_config["REGISTRY_SIGNING_KEY"],
+        "KIOSK_BACKOFF_BASE": "0.05",
+        "KIOSK_BACKOFF_CAP": "0.2",
+        "KIOSK_SEND_TIMEOUT": "5",
+    }
+
+
 def start_process(args: list[str], env: dict) -> subprocess.Popen:
     """Start a process from the checkout, its output discarded."""
     return subprocess.Popen(

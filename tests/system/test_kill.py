@@ -13,7 +13,7 @@ import time
 
 from kiosk.db import connect, get_db
 from tests.forwarding import make_node, make_registry, queue_applications, registry_rows
-from tests.system.server import free_port, start_process, wait_for
+from tests.system.server import FORWARDER, forwarder_env, free_port, start_process, wait_for
 
 ITEMS = 1000
 MAX_SECONDS = 240
@@ -33,19 +33,8 @@ def test_sigkill_during_a_drain_loses_nothing_and_duplicates_nothing(tmp_path):
         wait_for(registry_url + "/healthz")
         node = make_node(tmp_path / "node", registry_app, registry_url)
         ids = set(queue_applications(node, ITEMS))
-        node_env = {
-            **os.environ,
-            "KIOSK_INSTANCE": str(tmp_path / "node"),
-            "KIOSK_NODE_ID": "node-test",
-            "KIOSK_REGISTRY_URL": registry_url,
-            "KIOSK_REGISTRY_TOKEN": node.config["REGISTRY_TOKEN"],
-            "KIOSK_REGISTRY_PUBLIC_KEY": node.config["REGISTRY_PUBLIC_KEY"],
-            "KIOSK_REGISTRY_SIGNING_KEY": node.config["REGISTRY_SIGNING_KEY"],
-            "KIOSK_BACKOFF_BASE": "0.05",
-            "KIOSK_BACKOFF_CAP": "0.2",
-            "KIOSK_SEND_TIMEOUT": "5",
-        }
-        command = [sys.executable, "-m", "flask", "--app", "kiosk", "queue", "work"]
+        node_env = forwarder_env(tmp_path / "node", node.config, registry_url)
+        command = FORWARDER
         db = connect(tmp_path / "node" / "kiosk.sqlite3")
         kills, deadline, progress = 0, time.monotonic() + MAX_SECONDS, []
         rng = random.Random(20261126)
