@@ -55,9 +55,9 @@ DEFAULTS = {
     "KIOSK_SMTP_HOST": "",  # empty: no "E-mail me the code"
     "KIOSK_SMTP_PORT": "25",
     "KIOSK_MAIL_FROM": "",  # the sender of that message, e.g. noreply@example.kz
-    # on: the "Supporting documents" page on the web and in assisted mode. Off until the
-    # node delivers files to the registry (issue 13): until then they would only wait.
-    "KIOSK_DOCUMENTS": "off",
+    # on: the "Supporting documents" page on the web and in assisted mode (never on a
+    # public kiosk); off: no such page anywhere
+    "KIOSK_DOCUMENTS": "on",
 }
 
 # http(s)://host[:port], nothing else: the start of every address printed on a receipt.

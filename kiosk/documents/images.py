@@ -8,8 +8,10 @@ shrinks on the way (its long side to Documents.MAX_IMAGE_SIDE), which a commissi
 on screen never misses. Only the first frame of an animation is kept.
 
 Bytes after a JPEG's end marker or a PNG's IEND are a second file riding on the first (an
-archive, a script): MIXED, although re-encoding would drop them. That also refuses phone
-"motion photos", which carry a video after the picture.
+archive, a script): MIXED, although re-encoding would drop them. Phones' own trailers are
+the exception, since a phone photo is what applicants send most: a "motion photo" (Google's
+and Samsung's) carries a short MP4 after the picture, a multi-picture file (MPO) more JPEGs,
+and some cameras pad with zeros. Those go with the re-encoding like the metadata does.
 
 The limits guard the decoder: the header says how many pixels are coming, so a small file
 that would unpack into gigabytes (a decompression bomb) is refused before it is decoded.
@@ -60,10 +62,25 @@ def is_heif(data: bytes) -> bool:
 
 
 def clean_jpeg(data: bytes) -> bytes:
-    """A JPEG with nothing after its end, re-encoded as a bare JPEG."""
-    if _jpeg_end(data) < len(data):
+    """A JPEG with nothing after its end but a phone's own trailer, re-encoded as a bare JPEG."""
+    end = _jpeg_end(data)
+    if end < len(data) and not _phone_trailer(data[end:]):
         raise Refused(Problem.MIXED)
     return _reencode(data, "JPEG")
+
+
+# What phones and cameras put after a JPEG: an MP4's first box, Samsung's own marker, a
+# further JPEG (MPO, Samsung's and Apple's depth or gain maps).
+_PHONE_TRAILERS = (b"MotionPhoto_Data", b"\xff\xd8\xff")
+
+
+def _phone_trailer(trailer: bytes) -> bool:
+    """Whether bytes after a JPEG's end are a phone's video, further pictures or padding."""
+    if not trailer.strip(b"\x00"):
+        return True
+    if len(trailer) >= 8 and trailer[4:8] == b"ftyp":  # ISO BMFF: the motion photo's MP4
+        return True
+    return trailer.startswith(_PHONE_TRAILERS)
 
 
 def clean_png(data: bytes) -> bytes:

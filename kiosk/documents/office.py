@@ -4,7 +4,9 @@ Like a PDF, an Office file is kept byte for byte, so it is read first. Its packa
 what it is: [Content_Types].xml names the main part, and that (not the file's name, not
 filetype's guess from the first entries) decides between DOCX and XLSX. What is refused is
 what Office would run or fetch when the file is opened: macros (a VBA project, a
-macro-enabled main part, Excel 4 macro sheets) and ActiveX controls; and links that reach
+macro-enabled main part, Excel 4 macro sheets), ActiveX controls and embedded OLE objects
+(an `oleObject*.bin` can wrap any program, one double-click from running; a chart's
+embedded workbook, itself a DOCX or XLSX part, is fine); and links that reach
 out of the file (linked workbooks, attached templates, linked pictures and objects, data
 connections), which can leak the reader's network credentials or pull in a macro later.
 Ordinary hyperlinks, which only open when clicked, are fine.
@@ -47,9 +49,11 @@ HYPERLINK_TYPES = {
     "http://purl.oclc.org/ooxml/officeDocument/relationships/hyperlink",  # strict OOXML
 }
 # Content types (lower case) of macros and controls: docm, xlsm, dotm, xltm, xlam,
-# xlsb; the VBA project and its data; ActiveX; Excel 4 macro sheets.
-_MACRO_TYPES = ("macroenabled", "vbaproject", "vbadata", "activex", "macrosheet")
-_MACRO_PARTS = re.compile(r"(^|/)(vbaproject\.bin|vbadata\.xml)$|(^|/)activex/|^xl/macrosheets/")
+# xlsb; the VBA project and its data; ActiveX; Excel 4 macro sheets; OLE objects.
+_MACRO_TYPES = ("macroenabled", "vbaproject", "vbadata", "activex", "macrosheet", "oleobject")
+_MACRO_PARTS = re.compile(
+    r"(^|/)(vbaproject\.bin|vbadata\.xml)$|(^|/)activex/|^xl/macrosheets/|/embeddings/[^/]*\.bin$"
+)
 _MACRO_RELATIONSHIPS = re.compile(
     r"/(vbaproject|wordvbadata|control|activexcontrolbinary|xlmacrosheet|xlintlmacrosheet)$"
 )

@@ -59,8 +59,8 @@ REFUSED = {
         "and upload that."
     ),
     checks.Problem.MACROS: _l(
-        "%(name)s contains macros. Save it as a Word document (DOCX) or Excel workbook (XLSX) "
-        "without macros and upload it again."
+        "%(name)s contains macros or embedded programs. Save it as a Word document (DOCX) or "
+        "Excel workbook (XLSX) without them and upload it again."
     ),
     checks.Problem.EXTERNAL: _l(
         "%(name)s links to other files. Save a copy without the links and upload that."

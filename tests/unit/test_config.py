@@ -15,6 +15,8 @@ def test_defaults_run_without_any_configuration(tmp_path):
     assert settings["DATABASE"] == str(tmp_path / "kiosk.sqlite3")
     assert settings["CLOSES"].utcoffset() == timedelta(hours=5)  # Asia/Almaty, UTC+5
     assert (settings["CLOSES"].month, settings["CLOSES"].day) == (6, 30)
+    assert settings["DOCUMENTS"] is True  # supporting documents, where they are offered
+    assert from_environment({"KIOSK_DOCUMENTS": "off"})["DOCUMENTS"] is False
 
 
 @pytest.mark.parametrize(
@@ -24,6 +26,7 @@ def test_defaults_run_without_any_configuration(tmp_path):
         ("KIOSK_THREADS", "0", "KIOSK_THREADS must be at least 1"),
         ("KIOSK_CLOSES", "30/06/2027", "KIOSK_CLOSES must be an ISO date-time"),
         ("KIOSK_CLOSES", "2020-01-01", "KIOSK_CLOSES must be later than KIOSK_OPENS"),
+        ("KIOSK_DOCUMENTS", "maybe", "KIOSK_DOCUMENTS must be on or off"),
     ],
 )
 def test_bad_values_are_named(name, value, says):

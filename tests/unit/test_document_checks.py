@@ -291,6 +291,26 @@ def test_a_file_with_two_kinds_of_content_is_refused(kind):
     assert refused(POLYGLOTS[kind]()) is Problem.MIXED
 
 
+# A phone's own trailer is not a second file ----------------------------------------------
+
+PHONE_TRAILERS = {
+    "motion photo (an MP4 after the picture)": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00"
+    + b"mp42isom"
+    + bytes(200),
+    "Samsung's motion photo marker": b"MotionPhoto_Data" + bytes(64),
+    "a multi-picture file (a second JPEG)": samples.jpeg(width=32, height=32),
+    "zero padding": bytes(128),
+}
+
+
+@pytest.mark.parametrize("kind", PHONE_TRAILERS)
+def test_a_phone_photo_with_its_own_trailer_is_taken_and_the_trailer_dropped(kind):
+    photo = samples.jpeg(width=200, height=100, exif=True)
+    kept = checks.inspect(photo + PHONE_TRAILERS[kind], "IMG_0001.jpg")
+    assert kept.media_type == "image/jpeg"
+    assert PHONE_TRAILERS[kind][-24:] not in kept.data and kept.data.endswith(b"\xff\xd9")
+
+
 # Refused: damaged ---------------------------------------------------------------------
 
 DAMAGED = {
@@ -481,7 +501,25 @@ MACRO_PACKAGES = {
     "an excel 4 macro sheet": lambda: samples.package(
         samples.xlsx_parts(extra_parts={"xl/macrosheets/sheet1.xml": b"<m/>"})
     ),
+    "an embedded OLE object (can wrap a program)": lambda: samples.package(
+        samples.docx_parts(extra_parts={"word/embeddings/oleObject1.bin": samples.OLE_HEADER})
+    ),
+    "an OLE object content type": lambda: samples.package(
+        samples.docx_parts(
+            extra_defaults={"bin": "application/vnd.openxmlformats-officedocument.oleObject"}
+        )
+    ),
 }
+
+
+def test_a_chart_s_embedded_workbook_is_no_ole_object():
+    """Word keeps a chart's data as an XLSX part in embeddings/: a document, not a program."""
+    package = samples.package(
+        samples.docx_parts(
+            extra_parts={"word/embeddings/Microsoft_Excel_Worksheet.xlsx": samples.xlsx()}
+        )
+    )
+    assert checks.inspect(package, "report.docx").media_type == Documents.DOCX
 
 
 @pytest.mark.parametrize("kind", MACRO_PACKAGES)

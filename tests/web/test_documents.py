@@ -118,11 +118,13 @@ def errors(html: str) -> list[str]:
 # Where the page is ------------------------------------------------------------------------
 
 
-def test_off_by_default_there_is_no_documents_page(make_app):
-    client = make_app().test_client()
-    for slug, data in answers_for("ngo")[:1]:
-        post_step(client, f"/apply/{slug}", data)
+def test_switched_off_there_is_no_documents_page_and_funding_leads_to_the_check_page(make_app):
+    client = make_app(DOCUMENTS=False).test_client()
+    for slug, data in answers_for("ngo"):
+        last = post_step(client, f"/apply/{slug}", data)
+    assert last.headers["Location"] == "/apply/check"
     assert client.get(PAGE).status_code == 404
+    assert "Supporting documents" not in client.get("/apply/check").text
 
 
 def test_the_page_comes_after_funding_and_leads_to_the_check_page(client):
