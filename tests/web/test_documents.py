@@ -11,6 +11,7 @@ import io
 import json
 import re
 from html import escape
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -385,3 +386,46 @@ def test_files_from_another_node_are_asked_for_again(app, answered):
     assert "1 file you added on another device is not here. Please add it again." in page
     assert "a.pdf" not in page
     assert "attachments" not in draft_answers(app) or draft_answers(app)["attachments"] == []
+
+
+def test_on_a_kiosk_a_social_worker_s_assisted_application_has_the_page(make_app):
+    from kiosk.staff import accounts
+    from tests.web.test_staff import PASSWORD, _assist, sign_in
+
+    kiosk = make_app(DOCUMENTS=True, KIOSK_MODE=True)
+    with kiosk.test_request_context("/"):
+        accounts.add("aigerim", "Айгерім Серікова", "social_worker", "Алматы ӘҚКО", PASSWORD)
+    client = kiosk.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    sign_in(client, "aigerim")
+    _assist(client)
+    for slug, data in answers_for("ngo"):
+        last = post_step(client, f"/apply/{slug}", data)
+    assert last.headers["Location"] == PAGE
+    assert upload(client, ("letter.pdf", samples.pdf())).status_code == 303
+    assert "letter.pdf" in client.get(PAGE).text
+
+
+def test_a_removed_file_leaves_no_byte_of_it_in_the_database_files(app, answered):
+    upload(answered, ("a.pdf", samples.big_pdf(200_000)))
+    [row] = attachment_rows(app)
+    sealed = row["sealed"]
+    forwarder = connect(app.config["DATABASE"])  # open as the forwarder's always is: the WAL
+    forwarder.execute("SELECT 1").fetchone()  # then outlives each page's own connection
+    try:
+        press(answered, f"remove:{row['id']}")
+        folder = Path(app.config["DATABASE"]).parent
+        for path in folder.glob("kiosk.sqlite3*"):
+            data = path.read_bytes()
+            assert sealed[1000:1064] not in data, path.name  # secure_delete, the WAL emptied
+    finally:
+        forwarder.close()
+
+
+def test_an_expired_draft_takes_its_files_with_it(app, answered):
+    upload(answered, ("a.pdf", samples.pdf()))
+    db = connect(app.config["DATABASE"])
+    db.execute("UPDATE drafts SET expires_at = '2000-01-01T00:00:00+00:00'")
+    db.close()
+    answered.get("/apply/check")  # the next page finds the draft gone: it is deleted
+    assert attachment_rows(app) == []
