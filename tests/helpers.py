@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import date
@@ -106,6 +107,7 @@ def every_page(client) -> dict[str, str]:
         pages[slug] = client.get(path).text
         pages[f"{slug} error"] = client.post(path, data={"csrf_token": token(pages[slug])}).text
         post_step(client, path, data)
+    pages.update(documents_pages(client))
     pages["check"] = client.get("/apply/check").text
     pages["declaration"] = client.get("/apply/declaration").text
     pages["declaration error"] = post_step(client, "/apply/declaration", {}).text
@@ -113,6 +115,28 @@ def every_page(client) -> dict[str, str]:
     pages["confirmation"] = client.get("/apply/confirmation").text
     pages["receipt"] = client.get("/apply/receipt").text
     pages.update(saving_pages(client))
+    return pages
+
+
+def documents_pages(client) -> dict[str, str]:
+    """The supporting documents page empty, with no file chosen, and with two files listed.
+
+    Nothing where it is not offered (a public kiosk answers 404).
+    """
+    from tests import documents_samples as samples
+
+    path = "/apply/documents"
+    empty = client.get(path)
+    if empty.status_code != 200:
+        return {}
+    pages = {"documents": empty.text}
+    upload = {"csrf_token": token(empty.text), "action": "upload"}
+    pages["documents error"] = client.post(
+        path, data=upload, content_type="multipart/form-data"
+    ).text
+    files = [(io.BytesIO(samples.pdf()), "Смета.pdf"), (io.BytesIO(samples.png()), "photo.png")]
+    client.post(path, data={**upload, "documents": files}, content_type="multipart/form-data")
+    pages["documents with files"] = client.get(path).text
     return pages
 
 
