@@ -1,12 +1,14 @@
-"""Rate limits per address: new drafts, staff sign-in attempts and status look-ups.
+"""Rate limits per address: new drafts, staff sign-in attempts, status look-ups and failed resumes.
 
 Flask-Limiter counts them (moving windows, so nobody doubles up at a window's
 edge). The address is `request.remote_addr`: behind the trusted proxy waitress
 sets it from `X-Forwarded-For`, so each person counts alone, and one person's
 failed sign-ins no longer lock out every member of staff behind the same proxy.
 
-The amounts come from `LIMIT_DRAFTS`, `LIMIT_LOGIN` and `LIMIT_STATUS`
-(``"20 per minute; 200 per hour"``). Counts are kept in memory, so they are per
+The amounts come from `LIMIT_DRAFTS`, `LIMIT_LOGIN`, `LIMIT_STATUS` and `LIMIT_RESUME`
+(``"20 per minute; 200 per hour"``); a resume counts only when its code opened nothing
+(`count_failed_resume`), and the registry uses the same arithmetic for its miss limit per
+node (`failures_wait`, `count_failure`). Counts are kept in memory, so they are per
 process and start again on a restart: right for a node that runs one waitress
 process. To share them between processes, set `RATELIMIT_STORAGE_URI` in the
 app's config to a Flask-Limiter storage such as ``redis://127.0.0.1:6379``.
