@@ -99,6 +99,8 @@ def open_bundle(bundle: dict, node_key: Ed25519PublicKey) -> list[dict]:
         if bundle["bundle"] != VERSION:
             raise BundleError("unknown bundle version")
         manifest, envelopes = bundle["manifest"], bundle["envelopes"]
+        if not isinstance(envelopes, list) or not all(isinstance(e, dict) for e in envelopes):
+            raise BundleError("not a bundle: the envelopes are not a list of objects")
         signature = envelope.b64decode(bundle["signature"])
         node_key.verify(signature, _manifest_bytes(manifest))
         listed = [(item["submission_id"], item["sha256"]) for item in manifest["items"]]

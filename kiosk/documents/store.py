@@ -7,7 +7,8 @@ kept in the draft's answers under `attachments`; this table holds the bytes.
 
 Each row has a state, which says what keeps it alive:
 
-    draft    ─▶ while a draft with its submission id lives (deleted with the last one)
+    draft    ─▶ while a draft with its submission id lives; with the last one it goes, or
+                back to `saved` when its saved copy (`saved_lookup`) lists it still
     saved    ─▶ while the saved application under `saved_lookup` is kept (kiosk/saved.py)
     outgoing ─▶ submitted: until the registry holds it (docs/registry-api.md)
 
@@ -77,11 +78,19 @@ def create_schema(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db["attachments"].create_index(["submission_id", "sha256"], unique=True, if_not_exists=True)
+    # A draft's last end: its files go, but those its saved copy lists go back to that copy
+    # (a resume left unfinished must not take them from the code). Dropped and made again,
+    # so a database made before this rule gets it too.
+    db.execute("DROP TRIGGER IF EXISTS attachments_end_with_their_draft")
     db.execute(
-        "CREATE TRIGGER IF NOT EXISTS attachments_end_with_their_draft AFTER DELETE ON drafts"
-        " BEGIN DELETE FROM attachments WHERE state = 'draft'"
-        " AND submission_id = OLD.submission_id"
-        " AND NOT EXISTS (SELECT 1 FROM drafts WHERE submission_id = OLD.submission_id); END"
+        "CREATE TRIGGER attachments_end_with_their_draft AFTER DELETE ON drafts"
+        " WHEN NOT EXISTS (SELECT 1 FROM drafts WHERE submission_id = OLD.submission_id)"
+        " BEGIN"
+        " UPDATE attachments SET state = 'saved'"
+        " WHERE state = 'draft' AND submission_id = OLD.submission_id"
+        " AND saved_lookup IN (SELECT lookup_id FROM saved);"
+        " DELETE FROM attachments WHERE state = 'draft' AND submission_id = OLD.submission_id;"
+        " END"
     )
     db.execute(
         "CREATE TRIGGER IF NOT EXISTS attachments_end_with_their_saved_copy AFTER DELETE ON saved"
@@ -173,10 +182,13 @@ def put_away(db: sqlite_utils.Database, submission_id: str, lookup: str) -> None
 
 
 def take_back(db: sqlite_utils.Database, submission_id: str) -> None:
-    """Resumed: the saved files belong to the live draft again."""
+    """Resumed: the saved files belong to the live draft again.
+
+    They keep their saved copy's lookup id: should this draft end unsent, they go back to
+    that copy, which still lists them.
+    """
     db.execute(
-        "UPDATE attachments SET state = ?, saved_lookup = NULL"
-        " WHERE submission_id = ? AND state = ?",
+        "UPDATE attachments SET state = ? WHERE submission_id = ? AND state = ?",
         [DRAFT, submission_id, SAVED],
     )
 

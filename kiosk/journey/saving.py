@@ -40,7 +40,7 @@ from ..i18n import LANGUAGES, current_language
 from ..staff import accounts
 from ..staff import auth as staff_auth
 from ..validators import normalised
-from . import steps, views
+from . import documents, steps, views
 from .forms import EmailCodeForm, ResumeForm
 
 bp = Blueprint("saving", __name__)
@@ -97,19 +97,23 @@ def save(page: str):
     if request.method == "GET":  # e.g. the language switch of a kiosk's saved page
         return redirect(url_for("saving.saved"))
     try:
-        return _save(step)
+        return _save(step, page)
     except sqlite3.OperationalError as error:
         if step is None:
             raise
         return _page_not_saved(step, error)
 
 
-def _save(step: steps.Step | None):
+def _save(step: steps.Step | None, page: str):
     draft = views.current_draft()
     if draft is None:
         if step is None:  # the check page or the declaration, with nothing left to save
             return redirect(url_for("journey.start"))
         draft = views.draft_or_new()
+    if page == DOCUMENTS:  # a file chosen and not uploaded yet is kept too, or said why not
+        refused = documents.take_chosen(draft)
+        if refused:
+            return documents.page_with(draft, refused)
     pending = _take_page(step, draft) if step else {}
     language = current_language()
     code, until = saved.save(draft, language, pending)

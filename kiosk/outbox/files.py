@@ -104,7 +104,7 @@ def _send_one(
     """Upload one file from where the registry has it; True once the registry holds it all."""
     url, offset = file.upload_url, 0
     if url is not None:
-        offset = _offset(registry, url, timeout)
+        offset = _offset(registry, url, len(file.sealed), timeout)
         if offset is None:  # the registry no longer has this upload: start it again
             store.upload_again(db, file.id)
             url = None
@@ -151,14 +151,21 @@ def _create(registry: Registry, submission_id: str, file: store.Outgoing, timeou
     return url
 
 
-def _offset(registry: Registry, url: str, timeout: float) -> int | None:
-    """How much of this upload the registry has; None when it has no such upload."""
+def _offset(registry: Registry, url: str, length: int, timeout: float) -> int | None:
+    """How much of this upload the registry has; None when it has no such upload.
+
+    An offset past the file, or an upload of another length, is not this file's: never
+    taken as "finished" (nothing would have been sent), only as trouble.
+    """
     status, answer, _body = _ask(url, "HEAD", _headers(registry), None, timeout)
     if status in (404, 410):
         return None
     if status not in (200, 204):
         raise _from_status(status, "asking an upload's offset")
-    return _whole(answer.get("upload-offset"), "offset")
+    offset = _whole(answer.get("upload-offset"), "offset")
+    if offset > length or answer.get("upload-length", str(length)) != str(length):
+        raise _Trouble(Sent.RETRY, "files: the registry's offset or length is not this file's")
+    return offset
 
 
 def _patch(
@@ -187,7 +194,7 @@ def _patch(
             raise _Trouble(Sent.RETRY, "files: the registry answered an offset out of range")
         return new
     if status == 409:  # another offset than ours: ask, and go on from the registry's
-        found = _offset(registry, url, timeout)
+        found = _offset(registry, url, len(file.sealed), timeout)
         if found is None:
             store.upload_again(db, file.id)
             raise _Trouble(Sent.RETRY, "files: the upload went away; starting it again")

@@ -92,7 +92,11 @@ def files():
     metadata = _metadata()
     if metadata["encryption"] == envelope.PLAIN and registry_key() is not None:
         raise Refused(400, 'encryption "none" refused: this registry takes only HPKE files')
-    file_id = files_store.create(get_db(), node_id=g.node.node_id, length=length, **metadata)
+    db = get_db()
+    if files_store.unfinished(db, g.node.node_id) >= files_store.MAX_UNFINISHED:
+        answer = jsonify(error="too many unfinished uploads from this node; finish some first")
+        return answer, 429, {"Retry-After": "60"}
+    file_id = files_store.create(db, node_id=g.node.node_id, length=length, **metadata)
     return "", 201, {"Location": url_for(".upload", file_id=file_id)}
 
 

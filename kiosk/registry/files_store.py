@@ -100,7 +100,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
             "received_at": str,
             "data": bytes,  # the cleaned file, decrypted
         },
-        pk=("submission_id", "sha256"),
+        # By node too: a file counts only for the node whose application it is, so another
+        # node cannot plant one that completes (or blocks) someone else's application.
+        pk=("submission_id", "sha256", "node_id"),
         not_null={"node_id", "size", "received_at", "data"},
         if_not_exists=True,
     )
@@ -242,26 +244,51 @@ def keep(
 
 
 def delete_stale(db: sqlite_utils.Database) -> int:
-    """Delete every upload, and its chunks, with no chunk for 7 days; how many went."""
+    """Delete every upload, and its chunks, with no chunk for 7 days; how many went.
+
+    A finished file whose application has not come in 7 either goes too: no application
+    lists it (a node that uploads for ids it never sends is buggy, or someone else's), and
+    should the application come after all, its 202 asks for the file again.
+    """
     cutoff = _utc(_now() - STALE_AFTER)
     db.execute(
         "DELETE FROM file_chunks WHERE file_id IN"
         " (SELECT file_id FROM file_uploads WHERE updated_at < ?)",
         [cutoff],
     )
+    db.execute(
+        "DELETE FROM files WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM applications"
+        " WHERE applications.submission_id = files.submission_id"
+        " AND applications.node_id = files.node_id)",
+        [cutoff],
+    )
     return db.execute("DELETE FROM file_uploads WHERE updated_at < ?", [cutoff]).rowcount
+
+
+MAX_UNFINISHED = 100  # uploads one node may have under way: five files of twenty applications
+
+
+def unfinished(db: sqlite_utils.Database, node_id: str) -> int:
+    """How many of this node's uploads have not reached their length yet."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM file_uploads WHERE node_id = ? AND upload_offset < upload_length",
+        [node_id],
+    ).fetchone()
+    return row[0]
 
 
 # Files, for the receipt -----------------------------------------------------------
 
 
-def missing(db: sqlite_utils.Database, submission_id: str, hashes: list[str]) -> list[str]:
-    """Which of `hashes` are not kept for `submission_id`, sorted."""
-    held = {
-        row[0]
-        for row in db.execute("SELECT sha256 FROM files WHERE submission_id = ?", [submission_id])
-    }
-    return sorted(set(hashes) - held)
+def missing(
+    db: sqlite_utils.Database, node_id: str, submission_id: str, hashes: list[str]
+) -> list[str]:
+    """Which of `hashes` this node has not delivered for `submission_id`, sorted."""
+    rows = db.execute(
+        "SELECT sha256 FROM files WHERE submission_id = ? AND node_id = ?",
+        [submission_id, node_id],
+    )
+    return sorted(set(hashes) - {row[0] for row in rows})
 
 
 def await_files(db: sqlite_utils.Database, submission_id: str) -> None:

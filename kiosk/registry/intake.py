@@ -85,7 +85,7 @@ def _check_files(db: sqlite_utils.Database, received: store.Receipt, hashes: lis
     The application was recorded at the 202, so `store.record` calls the later delivery
     a repeat; but the node has had no receipt yet, and this one is its first (201).
     """
-    absent = files_store.missing(db, received.submission_id, hashes)
+    absent = files_store.missing(db, received.node_id, received.submission_id, hashes)
     if absent:
         files_store.await_files(db, received.submission_id)
         raise AwaitingFiles(absent)

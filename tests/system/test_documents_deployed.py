@@ -26,7 +26,7 @@ from tests.keys import NODE_KEYS
 from tests.nginx import behind_nginx, waitress
 
 PAGE = "/apply/documents"
-TOO_MUCH = "The files you chose are more than 25 MB together."
+TOO_MUCH = "The files you chose at once are too many or too large"
 FILLER = b"x" * 4096  # big_pdf pads its page with x: a run no sealed byte string holds
 
 

@@ -263,13 +263,14 @@ def test_a_body_over_the_limit_shows_the_page_not_a_bare_413(answered):
     page = answered.get(sent.headers["Location"])
     assert page.status_code == 200
     assert errors(page.text) == [
-        "The files you chose are more than 25 MB together. Remove a file, or choose a smaller one."
+        "The files you chose at once are too many or too large: the most is 5 files and 25 MB "
+        "in all. Choose fewer or smaller files."
     ]
 
 
 def test_nginx_s_too_large_comes_back_as_the_page(answered):
     page = answered.get(PAGE + "?too-large=1")
-    assert page.status_code == 200 and "more than 25 MB together" in page.text
+    assert page.status_code == 200 and "too many or too large" in page.text
 
 
 @pytest.mark.parametrize(

@@ -773,7 +773,7 @@ def test_the_openapi_document_describes_the_files_api_as_built(registry, node):
     }
     assert statuses == {
         ("/api/v1/files", "options"): ["204", "401", "403"],
-        ("/api/v1/files", "post"): ["201", "400", "401", "403", "412", "413"],
+        ("/api/v1/files", "post"): ["201", "400", "401", "403", "412", "413", "429"],
         ("/api/v1/files/{file_id}", "head"): ["200", "401", "403", "404", "412"],
         ("/api/v1/files/{file_id}", "patch"): [
             "204",
@@ -812,3 +812,15 @@ def test_the_openapi_document_describes_the_files_api_as_built(registry, node):
     assert not Draft202012Validator(schemas["AwaitingFiles"]).is_valid(
         {"status": "awaiting_files", "missing": ["ABC"]}
     )
+
+
+def test_one_node_may_have_a_hundred_uploads_under_way_and_no_more(registry, node):
+    meta, sealed = node.seal(FILE)
+    for _ in range(files_store.MAX_UNFINISHED):
+        node.start(meta, len(sealed))
+    refused = node.create(len(sealed), metadata(**meta))
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    assert refused.json["error"].startswith("too many unfinished uploads")
+    other = add_node(registry, "node-b")  # each node counts alone
+    other_meta, other_sealed = other.seal(FILE)
+    assert other.create(len(other_sealed), metadata(**other_meta)).status_code == 201
