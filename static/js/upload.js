@@ -2,54 +2,59 @@
    posts as it is and the browser shows its own progress; with it, the same POST goes by
    XMLHttpRequest so the page can show how far it is. Screen readers hear the progress at
    25 %, 50 %, 75 % and 100 % through a polite live region (not every percent: that would
-   talk over everything else). When the upload ends, the page the server answered is shown:
-   the list of files after a redirect, or the same page with its messages. */
+   talk over everything else). When the upload ends, the <main> the server answered takes
+   the place of this one: with an error summary, focus goes to it (as autofocus does on a
+   page load); with the files listed, to <main>, read from the top as a new page would be.
+   A lost connection is said and shown, and Upload works again (it is never disabled: a
+   disabled button loses focus). Listened for on the document, so the form in a new <main>
+   works the same; the form's address is read from its attribute, as form.action is its
+   button named "action". */
 (function () {
   "use strict";
-  var form = document.querySelector("form[data-upload]");
-  if (!form || !window.FormData || !window.XMLHttpRequest) { return; }
-  var status = document.getElementById("upload-status");
-  var bar = document.getElementById("upload-progress");
-  var steps = [25, 50, 75, 100];
-
-  function say(text) { status.textContent = text; }
-
-  function show(xhr) {
-    if (xhr.responseURL && xhr.responseURL.split("#")[0] !== form.action.split("#")[0]) {
-      window.location.assign(xhr.responseURL);
-      return;
-    }
-    var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
-    var main = page.querySelector("main");
-    if (!main) { form.submit(); return; }
-    document.title = page.title;
-    document.querySelector("main").replaceWith(main);
-    var summary = main.querySelector(".error-summary");
-    if (summary) { summary.focus(); }
-  }
-
-  form.addEventListener("submit", function (event) {
+  var busy = false;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
     var button = event.submitter;
-    if (!button || button.value !== "upload") { return; }
+    if (!form.matches("form[data-upload]") || !button || button.value !== "upload") { return; }
     event.preventDefault();
-    var data = new FormData(form);
-    data.append("action", "upload");
+    if (busy) { return; }  // one upload at a time
+    var status = document.getElementById("upload-status");
+    var bar = document.getElementById("upload-progress");
     var heard = 0;
     var xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
-    xhr.upload.addEventListener("progress", function (progress) {
+    var failed = function () {
+      bar.hidden = true;
+      status.textContent = bar.dataset.failed;
+    };
+    xhr.open("POST", form.getAttribute("action"));
+    xhr.upload.onprogress = function (progress) {
       if (!progress.lengthComputable) { return; }
-      var percent = Math.floor(progress.loaded * 100 / progress.total);
-      bar.hidden = false;
-      bar.value = percent;
-      while (heard < steps.length && percent >= steps[heard]) {
-        say(bar.getAttribute("data-said").replace("{n}", String(steps[heard])));
+      bar.value = Math.floor(progress.loaded * 100 / progress.total);
+      while (heard < 4 && bar.value >= 25 * (heard + 1)) {
         heard += 1;
+        status.textContent = bar.dataset.said.replace("{n}", 25 * heard);
       }
-    });
-    xhr.addEventListener("load", function () { show(xhr); });
-    xhr.addEventListener("error", function () { say(bar.getAttribute("data-failed")); });
-    button.disabled = true;
+    };
+    xhr.onload = function () {
+      busy = false;
+      var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var main = page.querySelector("main");
+      if (!main) { failed(); return; }
+      if (new URL(xhr.responseURL).pathname !== location.pathname) {
+        location.assign(xhr.responseURL);  // sent on elsewhere (the draft ended)
+        return;
+      }
+      document.title = page.title;
+      document.querySelector("main").replaceWith(main);
+      (main.querySelector(".error-summary") || main).focus();
+    };
+    xhr.onerror = failed;
+    var data = new FormData(form);
+    data.append("action", "upload");
+    busy = true;
+    status.textContent = "";
+    bar.value = 0;
+    bar.hidden = false;  // at once, as the key or click is still fresh: no layout shift counts
     xhr.send(data);
   });
 })();

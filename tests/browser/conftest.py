@@ -12,11 +12,13 @@ test_reflow.py), and the coverage tables printed at the end of the run.
 
 from __future__ import annotations
 
+import atexit
 import re
 import shutil
 import tempfile
 import threading
 from contextlib import contextmanager
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from kiosk import create_app
+from tests import documents_samples as samples
 from tests.helpers import VALID_IIN, WRONG_CHECK, answers_for
 from tests.keys import NODE_KEYS
 from tests.nginx import behind_nginx, waitress
@@ -119,16 +122,46 @@ def empty_registry_url():
 
 
 @pytest.fixture(scope="session")
-def live_server(empty_registry_url):
+def documents_live_server(empty_registry_url):
+    """The web node the walks use: supporting documents on (KIOSK_DOCUMENTS=on), so the journey
+    has /apply/documents after the funding question and the check page its documents row."""
     config = {"REGISTRY_URL": empty_registry_url, "LIMIT_RESUME": WALK_RESUMES, **CACHED}
-    with serve_app(SECRET_KEY="b", **config) as (_app, url):
+    with serve_app(SECRET_KEY="b", DOCUMENTS=True, **config) as (_app, url):
         yield url
 
 
 @pytest.fixture(scope="session")
+def no_documents_live_server(empty_registry_url):
+    """The same web node with supporting documents off (KIOSK_DOCUMENTS=off)."""
+    config = {"REGISTRY_URL": empty_registry_url, "LIMIT_RESUME": WALK_RESUMES, **CACHED}
+    with serve_app(SECRET_KEY="b0", DOCUMENTS=False, **config) as (_app, url):
+        yield url
+
+
+# Modules written for the journey without supporting documents (off by default until commit
+# ef2b6cc): each drives the questions itself and expects the check page right after the
+# funding question.
+WITHOUT_DOCUMENTS = {"test_journey_browser", "test_keyboard", "test_screen_reader"}
+
+
+@pytest.fixture
+def live_server(request) -> str:
+    """The web node: the walks' (documents on), or for WITHOUT_DOCUMENTS the one without.
+
+    Both are started once a session, each only when first asked for.
+    """
+    module = request.module.__name__.rpartition(".")[2]
+    name = "no_documents_live_server" if module in WITHOUT_DOCUMENTS else "documents_live_server"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="session")
 def kiosk_live_server():
-    """The same app in kiosk mode (KIOSK_MODE=on): its own pages, touch sizes, "Start again"."""
-    with serve_app(SECRET_KEY="k", KIOSK_MODE=True, **CACHED) as (_app, url):
+    """The same app in kiosk mode (KIOSK_MODE=on): its own pages, touch sizes, "Start again".
+
+    Supporting documents are on too, as on the walks' web node: a public kiosk never offers
+    them (nobody's files are at hand there), so its journey is unchanged."""
+    with serve_app(SECRET_KEY="k", KIOSK_MODE=True, DOCUMENTS=True, **CACHED) as (_app, url):
         yield url
 
 
@@ -590,6 +623,9 @@ SAVE_BUTTON = "main button[formaction$='/save']"  # "Save and come back later"
 def walk_every_page(driver, base: str, lang: str, theme: str, invalid: bool = True):
     """Drive a fresh session through every page and every error state; yield a label at each.
 
+    On a node with supporting documents on (documents_live_server), their page comes after
+    the funding question, its states uploaded through upload.js (_documents).
+
     The caller checks the loaded page at each label; the walk then goes on from there. Every
     page is asserted to keep the session's language and theme.
     """
@@ -636,8 +672,15 @@ def walk_every_page(driver, base: str, lang: str, theme: str, invalid: bool = Tr
     for slug, data in answers_for("ngo"):
         assert page_state(driver)["path"] == f"/apply/{slug}", slug
         yield from question(slug, data, f"/apply/{slug}")
+    documents = page_state(driver)["path"] == DOCUMENTS  # (bench/layout_shift.py's node: off)
+    if documents:
+        yield from _documents(driver, here, invalid)
     assert page_state(driver)["path"] == "/apply/check"
-    yield here("check answers")
+    if documents:
+        main = driver.find_element(By.TAG_NAME, "main")
+        assert main.find_elements(By.CSS_SELECTOR, f"a[href='{DOCUMENTS}?change=1']")  # Change
+        assert all(name in main.text for name in KEPT), main.text
+    yield here("check answers")  # with its supporting documents row, the two files in it
 
     # The individual's own page: change the applicant type from the check page.
     driver.get(f"{base}/apply/applicant-type?change=1")
@@ -692,6 +735,88 @@ def _save_and_resume(driver, base: str, here, invalid: bool):
             yield here(f"continue a saved application · {state}", errors=True)
     set_answers(driver, {"code": code})
     press_main_button(driver)
+
+
+DOCUMENTS = "/apply/documents"
+UPLOAD_BUTTON = "main button[value=upload]"
+CONTINUE_BUTTON = "main .button-group button:not([formaction])"
+KEPT = ("Смета.pdf", "photo.png")  # two files the node keeps
+REFUSED = ("setup.exe", "logo.svg")  # two it refuses in one upload: a message for each
+
+
+def _documents(driver, here, invalid: bool):
+    """The supporting documents page after the funding question: empty, Upload with nothing
+    chosen, two files kept and listed, two refused at once (a message each, the list kept),
+    then Continue to the check page."""
+    assert page_state(driver)["path"] == DOCUMENTS
+    yield here(DOCUMENTS)
+    upload(driver)
+    yield here(f"{DOCUMENTS} · no file chosen", errors=True)
+    upload(driver, *KEPT)
+    assert listed_files(driver) == list(KEPT)
+    yield here(f"{DOCUMENTS} · two files")
+    if invalid:
+        upload(driver, *REFUSED)
+        messages = [p.text for p in driver.find_elements(By.CSS_SELECTOR, "#documents-error p")]
+        assert len(messages) == 2 and all(map(str.__contains__, messages, REFUSED)), messages
+        assert listed_files(driver) == list(KEPT)
+        yield here(f"{DOCUMENTS} · two files refused", errors=True)
+    follow_link(driver, CONTINUE_BUTTON)
+
+
+@cache
+def sample_files() -> dict[str, str]:
+    """Sample documents written to disk once a run ({name: path}): WebDriver chooses a file for
+    an <input type=file> by its path, as a person picks one in the file dialog."""
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-documents-"))
+    atexit.register(shutil.rmtree, folder, True)
+    made = {
+        "Смета.pdf": samples.pdf(),
+        "photo.png": samples.png(),
+        "setup.exe": samples.exe(),
+        "logo.svg": samples.svg(),
+        "scan.pdf": samples.big_pdf(3 * 1024 * 1024),  # long enough to show progress
+    }
+    for name, content in made.items():
+        (folder / name).write_bytes(content)
+    return {name: str(folder / name) for name in made}
+
+
+def choose_files(driver, *names: str) -> None:
+    """Put these sample files in the documents page's file input."""
+    field = driver.find_element(By.CSS_SELECTOR, "main input[type=file]")
+    field.send_keys("\n".join(sample_files()[name] for name in names))
+
+
+def upload(driver, *names: str) -> None:
+    """Choose these files (none: Upload with nothing chosen), press Upload, and wait for the
+    answer to show. With JavaScript the files go by XMLHttpRequest (static/js/upload.js) and
+    the answer may take the place of <main> with no new page: either is waited for."""
+    if names:
+        choose_files(driver, *names)
+    driver.execute_script("document.querySelector('main').kioskTestOld = true")
+    assert driver.execute_script(
+        "const el = document.querySelector(arguments[0]); if (el) el.click(); return !!el;",
+        UPLOAD_BUTTON,
+    ), UPLOAD_BUTTON
+    wait_for_new_main(driver)
+
+
+def wait_for_new_main(driver, timeout: float = 30) -> None:
+    """Wait until the <main> marked kioskTestOld is gone: replaced, or a new page loaded."""
+    WebDriverWait(
+        driver, timeout, poll_frequency=0.02, ignored_exceptions=(WebDriverException,)
+    ).until(
+        lambda d: d.execute_script(
+            "const main = document.querySelector('main');"
+            "return !!main && !main.kioskTestOld && document.readyState === 'complete'"
+        )
+    )
+
+
+def listed_files(driver) -> list[str]:
+    """The names of the files the documents page lists."""
+    return [dt.text for dt in driver.find_elements(By.CSS_SELECTOR, "main .summary-list dt")]
 
 
 def walk_kiosk_pages(driver, base: str, lang: str, theme: str):
@@ -864,6 +989,7 @@ class Walks:
                     "axe": axe_problems(driver, aaa=theme == "high contrast"),
                     "reflow": {c: measure_reflow(driver, c) for c in REFLOW_CONDITIONS[theme]},
                 }
+            assert kiosk or DOCUMENTS in pages, "the walk met no supporting documents page"
         finally:
             driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", script)
             driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
@@ -871,5 +997,5 @@ class Walks:
 
 
 @pytest.fixture(scope="session")
-def walks(live_server, kiosk_live_server, browser) -> Walks:
-    return Walks(browser, live_server, kiosk_live_server)
+def walks(documents_live_server, kiosk_live_server, browser) -> Walks:
+    return Walks(browser, documents_live_server, kiosk_live_server)
