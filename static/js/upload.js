@@ -23,6 +23,7 @@
     var heard = 0;
     var xhr = new XMLHttpRequest();
     var failed = function () {
+      busy = false;
       bar.hidden = true;
       status.textContent = bar.dataset.failed;
     };

@@ -39,7 +39,9 @@ def kiosk_site():
 
 @pytest.fixture(scope="module")
 def staff_site():
-    with serve_app(SECRET_KEY="s") as (app, url):
+    # Documents off: this walk drives the assisted journey by its main buttons, question after
+    # question; the documents page has its own tests (test_documents_browser.py).
+    with serve_app(SECRET_KEY="s", DOCUMENTS=False) as (app, url):
         with app.test_request_context("/"):
             accounts.add("worker", "Айгерім Серікова", "social_worker", "Алматы", PASSWORD)
             accounts.add("admin", "Ержан Әбілов", "admin", "", PASSWORD)
