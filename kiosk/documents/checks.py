@@ -64,8 +64,6 @@ class Cleaned:
     sha256: str  # lower-case hex of SHA-256(data)
 
 
-# The per-type modules raise Problem and Refused, so they are imported once those exist.
-from . import images, office, pdfs  # noqa: E402
 
 EXTENSIONS = {
     Documents.PDF: ".pdf",
@@ -111,6 +109,10 @@ def inspect(data: bytes, filename: str) -> Cleaned:
 
 def _clean(data: bytes) -> tuple[bytes, str]:
     """The bytes to keep and their media type, by what the bytes are."""
+    # Imported here, not with the module: Pillow, pillow-heif and pypdf are only needed once
+    # a file comes, and every process that builds the app (the forwarder's too) starts faster.
+    from . import images, office, pdfs
+
     if images.is_heif(data):
         return images.clean_heif(data), Documents.JPEG
     guess = filetype.guess(data)
