@@ -18,15 +18,11 @@ from werkzeug.exceptions import HTTPException
 from .. import receipt
 from ..db import get_db
 from .auth import authenticate
-from .intake import AwaitingFiles, Refused, accept
+from .intake import AwaitingFiles, Refused, accept, problem
 
 bp = Blueprint("registry_api", __name__)
 
 MAX_ENVELOPE = 1024 * 1024
-
-
-def _problem(status: int, reason: str):
-    return jsonify(error=reason), status
 
 
 def _envelope_from_request() -> object:
@@ -47,17 +43,17 @@ def applications():
     try:
         node = authenticate(db)
     except Refused as refused:
-        return _problem(refused.status, refused.reason)
+        return problem(refused.status, refused.reason)
     key = request.headers.get("Idempotency-Key", "")
     sealed = _envelope_from_request()
     if not isinstance(sealed, dict):
-        return _problem(400, "the body must be a JSON object in UTF-8 (the envelope)")
+        return problem(400, "the body must be a JSON object in UTF-8 (the envelope)")
     if not key or sealed.get("submission_id") != key:
-        return _problem(400, "Idempotency-Key must be the envelope's submission_id")
+        return problem(400, "Idempotency-Key must be the envelope's submission_id")
     try:
         received = accept(db, node, sealed, via="http")
     except Refused as refused:
-        return _problem(refused.status, refused.reason)
+        return problem(refused.status, refused.reason)
     except AwaitingFiles as waiting:
         return jsonify(status="awaiting_files", missing=waiting.missing), 202
     signing_key = receipt.private_key(Path(current_app.config["RECEIPT_KEY"]))

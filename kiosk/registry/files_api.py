@@ -29,7 +29,7 @@ from .. import envelope
 from ..db import get_db
 from . import files_store
 from .auth import authenticate
-from .intake import Refused, registry_key
+from .intake import Refused, refused_answer, registry_key
 
 bp = Blueprint("registry_files", __name__)
 
@@ -49,13 +49,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def _problem(status: int, reason: str):
-    return jsonify(error=reason), status
-
-
-@bp.errorhandler(Refused)
-def refused(error: Refused):
-    return _problem(error.status, error.reason)
+bp.register_error_handler(Refused, refused_answer)
 
 
 @bp.before_request

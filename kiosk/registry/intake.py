@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import sqlite_utils
-from flask import current_app
+from flask import current_app, jsonify
 
 from .. import envelope, payload
 from . import files_store, store
@@ -28,6 +28,16 @@ class Refused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def problem(status: int, reason: str):
+    """Every registry API's error answer: `{"error": reason}` in JSON, with `status`."""
+    return jsonify(error=reason), status
+
+
+def refused_answer(error: Refused):
+    """The error handler the registry's blueprints share for Refused."""
+    return problem(error.status, error.reason)
 
 
 class AwaitingFiles(Exception):

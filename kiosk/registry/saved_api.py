@@ -31,7 +31,7 @@ from ..db import get_db
 from ..limits import count_failure, failures_wait
 from . import saved_store
 from .auth import authenticate
-from .intake import Refused
+from .intake import Refused, problem, refused_answer
 
 bp = Blueprint("registry_saved", __name__)
 
@@ -71,13 +71,7 @@ def _node_id() -> str:
     return node.node_id if node else "unauthenticated"
 
 
-def _problem(status: int, reason: str):
-    return jsonify(error=reason), status
-
-
-@bp.errorhandler(Refused)
-def refused(error: Refused):
-    return _problem(error.status, error.reason)
+bp.register_error_handler(Refused, refused_answer)
 
 
 @bp.before_request
@@ -99,7 +93,7 @@ def put_saved(lookup_id: str):
     try:
         created = saved_store.put(get_db(), lookup_id, text, expires_at, g.node.node_id)
     except saved_store.Deleted:
-        return _problem(410, "deleted")
+        return problem(410, "deleted")
     status = "created" if created else "replaced"
     answer = jsonify(lookup_id=lookup_id, status=status, expires_at=expires_at.isoformat())
     return answer, 201 if created else 200
@@ -120,13 +114,13 @@ def get_saved(lookup_id: str):
         blob = saved_store.get(get_db(), lookup_id)
     except saved_store.Expired:
         _count_miss()
-        return _problem(410, "expired")
+        return problem(410, "expired")
     except saved_store.Deleted:
         _count_miss()
-        return _problem(410, "deleted")
+        return problem(410, "deleted")
     if blob is None:
         _count_miss()
-        return _problem(404, "not found")
+        return problem(404, "not found")
     return current_app.response_class(blob, mimetype="application/json")
 
 
@@ -155,10 +149,10 @@ def put_claim(lookup_id: str):
     claimed_at = saved_store.claim(db, lookup_id, token)
     if claimed_at is None and saved_store.gone(db, lookup_id):
         _count_miss()
-        return _problem(410, "deleted")
+        return problem(410, "deleted")
     if claimed_at is None:
         _count_miss()
-        return _problem(404, "not found")
+        return problem(404, "not found")
     return jsonify(lookup_id=lookup_id, claim=token, claimed_at=claimed_at)
 
 
@@ -175,10 +169,10 @@ def get_claim(lookup_id: str):
         found = saved_store.current_claim(get_db(), lookup_id)
     except saved_store.Deleted:
         _count_miss()
-        return _problem(410, "deleted")
+        return problem(410, "deleted")
     if found is None:
         _count_miss()
-        return _problem(404, "not found")
+        return problem(404, "not found")
     return jsonify(claim=found[0], claimed_at=found[1])
 
 

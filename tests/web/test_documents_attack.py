@@ -8,7 +8,6 @@ not tested elsewhere.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 
@@ -18,6 +17,7 @@ from kiosk.db import connect
 from kiosk.documents import checks
 from tests import documents_samples as samples
 from tests.helpers import answers_for, post_step, token
+from tests.web.test_documents import attachment_rows, draft_answers
 
 PAGE = "/apply/documents"
 BOUNDARY = "----attackboundary"
@@ -33,23 +33,6 @@ def answered(client):
     for slug, data in answers_for("ngo"):
         post_step(client, f"/apply/{slug}", data)
     return client
-
-
-def rows(app) -> list[dict]:
-    db = connect(app.config["DATABASE"])
-    try:
-        return list(db["attachments"].rows)
-    finally:
-        db.close()
-
-
-def draft_answers(app) -> dict:
-    db = connect(app.config["DATABASE"])
-    try:
-        [row] = list(db["drafts"].rows)
-        return json.loads(row["answers"])
-    finally:
-        db.close()
 
 
 def raw_post(client, parts: list[bytes], *, boundary: str = BOUNDARY, close: bool = True, **kw):
@@ -142,7 +125,7 @@ def test_files_of_a_saved_application_survive_a_resume_that_is_abandoned(app, an
     page = later.get(PAGE).text
     assert "not here" not in page
     assert "budget.pdf" in page
-    assert len(rows(app)) == 1
+    assert len(attachment_rows(app)) == 1
 
 
 def test_a_draft_that_ends_during_an_upload_is_not_a_500(app, answered, monkeypatch):
@@ -161,7 +144,7 @@ def test_a_draft_that_ends_during_an_upload_is_not_a_500(app, answered, monkeypa
     monkeypatch.setattr(checks, "inspect", inspect)
     answer = upload(answered, ("a.pdf", samples.pdf()))
     assert answer.status_code in (302, 303), answer.status_code
-    assert rows(app) == []
+    assert attachment_rows(app) == []
 
 
 def test_a_draft_that_ends_while_the_documents_page_forgets_files_is_not_a_500(
@@ -240,7 +223,7 @@ def test_a_file_chosen_and_not_uploaded_is_not_silently_dropped(app, answered, b
     else:
         data = {"csrf_token": csrf(answered), "documents": [(io.BytesIO(samples.pdf()), "a.pdf")]}
         answer = answered.post(f"{PAGE}/save", data=data, content_type="multipart/form-data")
-    kept = len(rows(app)) == 1
+    kept = len(attachment_rows(app)) == 1
     told = answer.status_code == 200 and "a.pdf" in answer.get_data(as_text=True)
     assert kept or told
 
@@ -265,7 +248,7 @@ def test_no_file_name_reaches_the_logs_whatever_happens(app, answered, monkeypat
     caplog.set_level(logging.DEBUG)
     upload(answered, ("Secret-Budget.pdf", samples.pdf()), ("Secret-Tool.exe", samples.exe()))
     upload(answered, ("Secret-Again.pdf", samples.pdf()))  # the same file
-    [row] = rows(app)
+    [row] = attachment_rows(app)
     post = {"csrf_token": csrf(answered), "action": f"remove:{row['id']}"}
     answered.post(PAGE, data=post, content_type="multipart/form-data")
     real = checks.inspect
@@ -300,13 +283,13 @@ def test_remove_with_a_made_up_id_changes_nothing(app, answered, attachment_id):
     post = {"csrf_token": csrf(answered), "action": f"remove:{attachment_id}"}
     answer = answered.post(PAGE, data=post, content_type="multipart/form-data")
     assert answer.status_code == 303
-    assert len(rows(app)) == 1 and len(draft_answers(app)["attachments"]) == 1
+    assert len(attachment_rows(app)) == 1 and len(draft_answers(app)["attachments"]) == 1
 
 
 def test_a_post_without_its_form_token_keeps_nothing(app, answered):
     parts = [field("action", "upload"), file_part(b'filename="a.pdf"', samples.pdf())]
     assert raw_post(answered, parts).status_code == 400
-    assert rows(app) == []
+    assert attachment_rows(app) == []
 
 
 @pytest.mark.parametrize(
@@ -320,7 +303,7 @@ def test_a_hand_made_filename_header_is_cut_and_shown_as_a_name(app, answered, d
     parts = [field("csrf_token", csrf(answered)), field("action", "upload")]
     answer = raw_post(answered, parts + [file_part(disposition, samples.pdf())])
     assert answer.status_code == 303
-    assert [row["name"] for row in rows(app)] == [shown]
+    assert [row["name"] for row in attachment_rows(app)] == [shown]
 
 
 def test_a_part_without_a_filename_or_lying_about_its_type_is_judged_by_its_bytes(app, answered):
@@ -335,4 +318,4 @@ def test_a_part_without_a_filename_or_lying_about_its_type_is_judged_by_its_byte
     assert errors(answer.text) == [
         "photo.jpg is not a PDF, JPEG, PNG, HEIC, Word (DOCX) or Excel (XLSX) file."
     ]
-    assert rows(app) == []
+    assert attachment_rows(app) == []
