@@ -10,12 +10,12 @@ ESPEAK := /usr/bin/espeak-ng
 FONTS := /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 NGINX := /usr/sbin/nginx
 
-.PHONY: run test venv dev translations compile assets lint format bench clean
+.PHONY: run test venv dev translations compile assets lint format bench clean postgresql
 
 run: $(VENV)/.installed compile assets
 	$(BIN)/python run.py
 
-test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK) $(FONTS) $(NGINX)
+test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK) $(FONTS) $(NGINX) postgresql
 	$(BIN)/python -m pytest
 
 $(VENV)/bin/python:
@@ -47,6 +47,12 @@ $(ESPEAK):
 $(NGINX):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx
+
+# Debian's PostgreSQL: the registry's tests start their own throwaway server from its
+# initdb and pg_ctl (tests/postgres.py); the package's own cluster is not used.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 
 # The local fonts the fallback faces are measured against (tests/unit/test_stylesheet.py).
 $(FONTS):

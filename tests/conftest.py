@@ -75,3 +75,31 @@ def web_node(make_app):
 
     with behind_nginx(serve) as served:
         yield served
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the whole session (tests/postgres.py)."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_backend(request):
+    """The registry's database, once on each backend: settings for make_registry.
+
+    SQLite needs none (a file in the registry's folder); PostgreSQL gets a database of
+    its own on the session's server, dropped afterwards.
+    """
+    if request.param == "sqlite":
+        yield {}
+        return
+    from kiosk.registry.database import close_pools
+
+    server = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield {"DATABASE_URL": url}
+    close_pools()
+    server.drop_database(url)

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from waitress.server import create_server
 
 from kiosk import create_app, drafts, envelope, payload, receipt, submissions
-from kiosk.db import get_db
 from kiosk.registry import create_registry_app
 from kiosk.registry import store as registry_store
+from kiosk.registry.database import get_db as registry_db
 from tests.helpers import answers_for
 
 FAST = {"BACKOFF_BASE": 0.01, "BACKOFF_CAP": 0.05, "SEND_TIMEOUT": 0.5, "LEASE_SECONDS": 5}
@@ -31,19 +31,33 @@ def serve_in_thread(app):
     return f"http://127.0.0.1:{server.effective_port}", server
 
 
-def make_registry(folder: Path):
-    """A registry app with its keys made: one to decrypt with, one to sign receipts."""
+def make_registry(folder: Path, **config):
+    """A registry app with its keys made: one to decrypt with, one to sign receipts.
+
+    On SQLite in `folder` unless `config` names a DATABASE_URL (the registry_backend
+    fixture gives one for PostgreSQL).
+    """
     app = create_registry_app(
         {
             "INSTANCE": folder,
             "DATABASE": str(folder / "registry.sqlite3"),
+            "DATABASE_URL": "",
             "PRIVATE_KEY": folder / "registry_key",
             "RECEIPT_KEY": folder / "receipt_key",
+            **config,
         }
     )
     envelope.write_private_key(folder / "registry_key", X25519PrivateKey.generate())
     receipt.private_key(folder / "receipt_key")
     return app
+
+
+def registry_env(registry_app) -> dict[str, str]:
+    """The environment `flask registry …` needs to work on this registry, on either backend."""
+    return {
+        "REGISTRY_INSTANCE": str(registry_app.config["INSTANCE"]),
+        "REGISTRY_DATABASE_URL": registry_app.config["DATABASE_URL"],
+    }
 
 
 def registry_public_key(registry_app) -> str:
@@ -76,7 +90,7 @@ def make_node(folder: Path, registry_app, url: str, *, node_id: str = "node-test
     )
     public = envelope.public_text(envelope.node_signing_key(folder / "node_key"))
     with registry_app.app_context():
-        token = registry_store.add_node(get_db(), node_id, public)
+        token = registry_store.add_node(registry_db(), node_id, public)
     node.config["REGISTRY_TOKEN"] = token
     return node
 
@@ -103,7 +117,7 @@ def queue_applications(node_app, count: int) -> list[str]:
 
 def registry_rows(registry_app) -> list[dict]:
     with registry_app.app_context():
-        return list(get_db()["applications"].rows)
+        return list(registry_db().rows("SELECT * FROM applications"))
 
 
 class ScriptedProxy:

@@ -20,6 +20,7 @@ DEFAULTS = {
     "REGISTRY_HOST": "127.0.0.1",
     "REGISTRY_PORT": "8100",
     "REGISTRY_INSTANCE": str(ROOT / "instance" / "registry"),
+    "REGISTRY_DATABASE_URL": "",  # postgresql://…; empty: SQLite in the instance folder
     "REGISTRY_LIMIT_SAVED_MISSES": "120 per 15 minutes",  # saved look-ups finding nothing, per node
 }
 
@@ -33,11 +34,16 @@ def settings(environ: dict[str, str] | None = None) -> dict:
         message = f"REGISTRY_PORT must be a whole number, not {env['REGISTRY_PORT']!r}"
         raise ConfigError(message) from None
     instance = Path(env["REGISTRY_INSTANCE"])
+    url = env["REGISTRY_DATABASE_URL"].strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        message = "REGISTRY_DATABASE_URL must be a postgresql:// URL, or empty for SQLite"
+        raise ConfigError(message)
     return {
         "HOST": env["REGISTRY_HOST"],
         "PORT": port,
         "INSTANCE": instance,
         "DATABASE": str(instance / "registry.sqlite3"),
+        "DATABASE_URL": url,
         "PRIVATE_KEY": instance / "registry_key",
         "RECEIPT_KEY": instance / "receipt_key",
         "LIMIT_SAVED_MISSES": env["REGISTRY_LIMIT_SAVED_MISSES"],

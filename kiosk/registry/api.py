@@ -16,8 +16,9 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import receipt
-from ..db import get_db
+from . import store
 from .auth import authenticate
+from .database import Unavailable, get_db
 from .intake import AwaitingFiles, Refused, accept, problem
 
 bp = Blueprint("registry_api", __name__)
@@ -62,8 +63,16 @@ def applications():
 
 @bp.get("/healthz")
 def healthz():
-    count = get_db()["applications"].count
-    return jsonify(status="ok", applications=count)
+    return jsonify(status="ok", applications=store.count(get_db()))
+
+
+@bp.app_errorhandler(Unavailable)
+def database_unavailable(_error: Unavailable):
+    """The database went away or is locked: 503, so a node tries again later, losing nothing."""
+    response = jsonify(error="the registry's database is unavailable; try again later")
+    response.status_code = 503
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 @bp.app_errorhandler(HTTPException)

@@ -7,14 +7,14 @@ token's SHA-256 (kiosk/registry/store.py).
 
 from __future__ import annotations
 
-import sqlite_utils
 from flask import request
 
 from . import store
+from .database import Database
 from .intake import Refused
 
 
-def authenticate(db: sqlite_utils.Database) -> store.Node:
+def authenticate(db: Database) -> store.Node:
     """The node this request's token belongs to; Refused (401 or 403) if none may ask."""
     authorization = request.headers.get("Authorization", "")
     if not authorization.startswith("Bearer "):

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .. import bundle, envelope, receipt
-from ..db import get_db, transaction
 from . import create_registry_app, files_store, store
+from .database import get_db
 from .intake import AwaitingFiles, Refused, accept, registry_key
 
 registry_cli = click.Group("registry", help="The reference central registry.")
@@ -127,7 +127,7 @@ def _keep_files(db, node_id: str, files: list[dict]) -> int:
                 sha256=file["sha256"],
                 registry_key=registry_key(),
             )
-            with transaction(db):
+            with db.transaction():
                 files_store.keep(db, node_id, file["submission_id"], file["sha256"], data)
         except (envelope.EnvelopeError, files_store.Unusable) as error:
             click.echo(f"file refused for {file['submission_id']}: {error}")

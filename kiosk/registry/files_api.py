@@ -26,9 +26,9 @@ from flask import Blueprint, Flask, g, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import envelope
-from ..db import get_db
 from . import files_store
 from .auth import authenticate
+from .database import get_db
 from .intake import Refused, refused_answer, registry_key
 
 bp = Blueprint("registry_files", __name__)

@@ -24,9 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import sqlite_utils
-
-from ..db import transaction
+from .database import Database
 
 STALE_AFTER = timedelta(days=7)  # an upload with no chunk for this long is deleted
 
@@ -58,62 +56,6 @@ class Upload:
     offset: int
 
 
-def create_schema(db: sqlite_utils.Database) -> None:
-    db["file_uploads"].create(
-        {
-            "file_id": str,  # random, in the upload's URL
-            "node_id": str,  # the node that created it: no other may see it
-            "submission_id": str,
-            "sha256": str,  # of the cleaned file, as the node named it
-            "encryption": str,
-            "upload_length": int,  # the sealed size
-            "upload_offset": int,  # bytes kept so far; equals upload_length once finished
-            "created_at": str,
-            "updated_at": str,  # the last chunk (or the creation): what the sweep goes by
-        },
-        pk="file_id",
-        not_null={
-            "node_id",
-            "submission_id",
-            "sha256",
-            "encryption",
-            "upload_length",
-            "upload_offset",
-            "created_at",
-            "updated_at",
-        },
-        if_not_exists=True,
-    )
-    db["file_uploads"].create_index(["updated_at"], if_not_exists=True)
-    db["file_chunks"].create(
-        {"file_id": str, "chunk_offset": int, "data": bytes},
-        pk=("file_id", "chunk_offset"),
-        not_null={"data"},
-        if_not_exists=True,
-    )
-    db["files"].create(
-        {
-            "submission_id": str,
-            "sha256": str,
-            "node_id": str,
-            "size": int,
-            "received_at": str,
-            "data": bytes,  # the cleaned file, decrypted
-        },
-        # By node too: a file counts only for the node whose application it is, so another
-        # node cannot plant one that completes (or blocks) someone else's application.
-        pk=("submission_id", "sha256", "node_id"),
-        not_null={"node_id", "size", "received_at", "data"},
-        if_not_exists=True,
-    )
-    db["files_awaited"].create(
-        {"submission_id": str, "since": str},
-        pk="submission_id",
-        not_null={"since"},
-        if_not_exists=True,
-    )
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -127,7 +69,7 @@ def _utc(moment: datetime) -> str:
 
 
 def create(
-    db: sqlite_utils.Database,
+    db: Database,
     *,
     node_id: str,
     submission_id: str,
@@ -138,18 +80,17 @@ def create(
     """A new, empty upload for `node_id`; its random id. Sweeps stale uploads first."""
     file_id = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 - _
     moment = _utc(_now())
-    with transaction(db):
-        delete_stale(db)
-        db.execute(
-            "INSERT INTO file_uploads (file_id, node_id, submission_id, sha256, encryption,"
-            " upload_length, upload_offset, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-            [file_id, node_id, submission_id, sha256, encryption, length, moment, moment],
-        )
+    delete_stale(db)
+    db.execute(
+        "INSERT INTO file_uploads (file_id, node_id, submission_id, sha256, encryption,"
+        " upload_length, upload_offset, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        [file_id, node_id, submission_id, sha256, encryption, length, moment, moment],
+    )
     return file_id
 
 
-def find(db: sqlite_utils.Database, node_id: str, file_id: str) -> Upload | None:
+def find(db: Database, node_id: str, file_id: str) -> Upload | None:
     """The upload `file_id` if `node_id` created it and it is still kept; else None."""
     row = db.execute(
         "SELECT file_id, node_id, submission_id, sha256, encryption, upload_length,"
@@ -160,7 +101,7 @@ def find(db: sqlite_utils.Database, node_id: str, file_id: str) -> Upload | None
 
 
 def append(
-    db: sqlite_utils.Database,
+    db: Database,
     node_id: str,
     file_id: str,
     offset: int,
@@ -178,7 +119,7 @@ def append(
     Raises NotFound, or OffsetMismatch when `offset` is not the upload's offset now.
     """
     unusable = None
-    with transaction(db):
+    with db.transaction(lock=f"upload {file_id}"):
         upload = find(db, node_id, file_id)
         if upload is None:
             raise NotFound(file_id)
@@ -214,27 +155,25 @@ def append(
     return end
 
 
-def _moved(db: sqlite_utils.Database, file_id: str, offset: int) -> None:
+def _moved(db: Database, file_id: str, offset: int) -> None:
     db.execute(
         "UPDATE file_uploads SET upload_offset = ?, updated_at = ? WHERE file_id = ?",
         [offset, _utc(_now()), file_id],
     )
 
 
-def _keep(db: sqlite_utils.Database, upload: Upload, data: bytes) -> None:
+def _keep(db: Database, upload: Upload, data: bytes) -> None:
     """Keep the opened file under its hash, once; Unusable if it is not the file named."""
     if hashlib.sha256(data).hexdigest() != upload.sha256:
         raise Unusable("the file's SHA-256 is not the one in its metadata")
     db.execute(
-        "INSERT OR IGNORE INTO files (submission_id, sha256, node_id, size, received_at, data)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO files (submission_id, sha256, node_id, size, received_at, data)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [upload.submission_id, upload.sha256, upload.node_id, len(data), _utc(_now()), data],
     )
 
 
-def keep(
-    db: sqlite_utils.Database, node_id: str, submission_id: str, sha256: str, data: bytes
-) -> None:
+def keep(db: Database, node_id: str, submission_id: str, sha256: str, data: bytes) -> None:
     """Keep a whole file that came another way than an upload (a USB bundle), once.
 
     Unusable if `data` is not the file `sha256` names.
@@ -243,7 +182,7 @@ def keep(
     _keep(db, upload, data)
 
 
-def delete_stale(db: sqlite_utils.Database) -> int:
+def delete_stale(db: Database) -> int:
     """Delete every upload, and its chunks, with no chunk for 7 days; how many went.
 
     A finished file whose application has not come in 7 either goes too: no application
@@ -251,24 +190,25 @@ def delete_stale(db: sqlite_utils.Database) -> int:
     should the application come after all, its 202 asks for the file again.
     """
     cutoff = _utc(_now() - STALE_AFTER)
-    db.execute(
-        "DELETE FROM file_chunks WHERE file_id IN"
-        " (SELECT file_id FROM file_uploads WHERE updated_at < ?)",
-        [cutoff],
-    )
-    db.execute(
-        "DELETE FROM files WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM applications"
-        " WHERE applications.submission_id = files.submission_id"
-        " AND applications.node_id = files.node_id)",
-        [cutoff],
-    )
-    return db.execute("DELETE FROM file_uploads WHERE updated_at < ?", [cutoff]).rowcount
+    with db.transaction(lock="files sweep"):  # one sweep at a time: no two delete the same rows
+        db.execute(
+            "DELETE FROM file_chunks WHERE file_id IN"
+            " (SELECT file_id FROM file_uploads WHERE updated_at < ?)",
+            [cutoff],
+        )
+        db.execute(
+            "DELETE FROM files WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM applications"
+            " WHERE applications.submission_id = files.submission_id"
+            " AND applications.node_id = files.node_id)",
+            [cutoff],
+        )
+        return db.execute("DELETE FROM file_uploads WHERE updated_at < ?", [cutoff]).rowcount
 
 
 MAX_UNFINISHED = 100  # uploads one node may have under way: five files of twenty applications
 
 
-def unfinished(db: sqlite_utils.Database, node_id: str) -> int:
+def unfinished(db: Database, node_id: str) -> int:
     """How many of this node's uploads have not reached their length yet."""
     row = db.execute(
         "SELECT COUNT(*) FROM file_uploads WHERE node_id = ? AND upload_offset < upload_length",
@@ -280,9 +220,7 @@ def unfinished(db: sqlite_utils.Database, node_id: str) -> int:
 # Files, for the receipt -----------------------------------------------------------
 
 
-def missing(
-    db: sqlite_utils.Database, node_id: str, submission_id: str, hashes: list[str]
-) -> list[str]:
+def missing(db: Database, node_id: str, submission_id: str, hashes: list[str]) -> list[str]:
     """Which of `hashes` this node has not delivered for `submission_id`, sorted."""
     rows = db.execute(
         "SELECT sha256 FROM files WHERE submission_id = ? AND node_id = ?",
@@ -291,15 +229,15 @@ def missing(
     return sorted(set(hashes) - {row[0] for row in rows})
 
 
-def await_files(db: sqlite_utils.Database, submission_id: str) -> None:
+def await_files(db: Database, submission_id: str) -> None:
     """Note that this application is stored but answered 202: some files are missing."""
     db.execute(
-        "INSERT OR IGNORE INTO files_awaited (submission_id, since) VALUES (?, ?)",
+        "INSERT INTO files_awaited (submission_id, since) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [submission_id, _utc(_now())],
     )
 
 
-def stop_awaiting(db: sqlite_utils.Database, submission_id: str) -> bool:
+def stop_awaiting(db: Database, submission_id: str) -> bool:
     """Whether this application was awaiting files (and no longer is): its first receipt."""
     return bool(
         db.execute("DELETE FROM files_awaited WHERE submission_id = ?", [submission_id]).rowcount

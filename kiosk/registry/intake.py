@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import sqlite_utils
 from flask import current_app, jsonify
 
 from .. import envelope, payload
 from . import files_store, store
+from .database import Database
 
 
 class Refused(Exception):
@@ -54,7 +54,7 @@ def registry_key():
     return envelope.registry_private_key(path) if path.exists() else None
 
 
-def accept(db: sqlite_utils.Database, node: store.Node, sealed: dict, via: str) -> store.Receipt:
+def accept(db: Database, node: store.Node, sealed: dict, via: str) -> store.Receipt:
     """Accept one envelope from `node`; return the receipt or raise Refused.
 
     Raises AwaitingFiles for a version 2 application stored without all its files.
@@ -89,7 +89,7 @@ def accept(db: sqlite_utils.Database, node: store.Node, sealed: dict, via: str) 
     return received
 
 
-def _check_files(db: sqlite_utils.Database, received: store.Receipt, hashes: list[str]) -> None:
+def _check_files(db: Database, received: store.Receipt, hashes: list[str]) -> None:
     """AwaitingFiles unless every listed file is kept; the first receipt after a 202 is new.
 
     The application was recorded at the 202, so `store.record` calls the later delivery

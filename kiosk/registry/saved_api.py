@@ -27,10 +27,10 @@ from limits import parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..config import ConfigError
-from ..db import get_db
 from ..limits import count_failure, failures_wait
 from . import saved_store
 from .auth import authenticate
+from .database import get_db
 from .intake import Refused, problem, refused_answer
 
 bp = Blueprint("registry_saved", __name__)

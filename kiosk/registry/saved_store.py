@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import sqlite_utils
-
-from ..db import transaction
+from .database import Database
 
 
 class Expired(Exception):
@@ -32,31 +30,6 @@ class Expired(Exception):
 
 class Deleted(Exception):
     """The saved application under this lookup id was deleted: sent, from some node."""
-
-
-def create_schema(db: sqlite_utils.Database) -> None:
-    db["saved"].create(
-        {
-            "lookup_id": str,  # SHA-256 of a return code and a domain string (return_codes.py)
-            "blob": str,  # the JSON text exactly as the node sent it
-            "expires_at": str,  # the blob's own date, in UTC, for comparing as text
-            "node_id": str,  # the node that deposited this version
-            "stored_at": str,
-        },
-        pk="lookup_id",
-        not_null={"blob", "expires_at", "node_id", "stored_at"},
-        if_not_exists=True,
-    )
-    db["saved"].create_index(["expires_at"], if_not_exists=True)
-    for column in ("claim", "claimed_at"):  # added after the table, as kiosk/db.py does
-        if column not in db["saved"].columns_dict:
-            db["saved"].add_column(column, str)
-    db["saved_gone"].create(
-        {"lookup_id": str, "deleted_at": str, "expires_at": str},
-        pk="lookup_id",
-        not_null={"deleted_at", "expires_at"},
-        if_not_exists=True,
-    )
 
 
 def _now() -> datetime:
@@ -68,9 +41,7 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def put(
-    db: sqlite_utils.Database, lookup: str, blob: str, expires_at: datetime, node_id: str
-) -> bool:
+def put(db: Database, lookup: str, blob: str, expires_at: datetime, node_id: str) -> bool:
     """Keep `blob` under `lookup`, replacing what was there; True if nothing was.
 
     Every deposit also sweeps out what has expired, so nothing outlives its date
@@ -78,8 +49,8 @@ def put(
     application was deleted (sent) and whose tombstone still stands.
     """
     values = [blob, _utc(expires_at), node_id, _utc(_now()), lookup]
-    with transaction(db):
-        delete_expired(db)
+    delete_expired(db)
+    with db.transaction(lock=f"saved {lookup}"):
         if gone(db, lookup):
             raise Deleted(lookup)
         replaced = db.execute(
@@ -96,7 +67,7 @@ def put(
     return not replaced
 
 
-def get(db: sqlite_utils.Database, lookup: str) -> str | None:
+def get(db: Database, lookup: str) -> str | None:
     """The blob kept under `lookup`, or None.
 
     Raises Expired (and deletes it) past its date, and Deleted while its tombstone stands.
@@ -112,14 +83,14 @@ def get(db: sqlite_utils.Database, lookup: str) -> str | None:
     return row[0]
 
 
-def delete(db: sqlite_utils.Database, lookup: str) -> bool:
+def delete(db: Database, lookup: str) -> bool:
     """Delete what is kept under `lookup`, leaving a tombstone; True if it was kept, or gone.
 
     The tombstone stands until the blob's own date, the latest any node's copy of this
     code can be kept. A deletion of something never deposited (the node saved and sent it
     while offline) leaves none: no other node can have a copy.
     """
-    with transaction(db):
+    with db.transaction(lock=f"saved {lookup}"):
         row = db.execute(
             "SELECT expires_at FROM saved WHERE lookup_id = ? AND expires_at >= ?",
             [lookup, _utc(_now())],
@@ -128,14 +99,15 @@ def delete(db: sqlite_utils.Database, lookup: str) -> bool:
         if row is None:
             return gone(db, lookup)
         db.execute(
-            "INSERT OR REPLACE INTO saved_gone (lookup_id, deleted_at, expires_at)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO saved_gone (lookup_id, deleted_at, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (lookup_id) DO UPDATE SET deleted_at = excluded.deleted_at,"
+            " expires_at = excluded.expires_at",
             [lookup, _utc(_now()), row[0]],
         )
     return True
 
 
-def gone(db: sqlite_utils.Database, lookup: str) -> bool:
+def gone(db: Database, lookup: str) -> bool:
     """Whether an unexpired tombstone stands for `lookup`."""
     row = db.execute(
         "SELECT 1 FROM saved_gone WHERE lookup_id = ? AND expires_at >= ?",
@@ -144,14 +116,15 @@ def gone(db: sqlite_utils.Database, lookup: str) -> bool:
     return row is not None
 
 
-def delete_expired(db: sqlite_utils.Database) -> int:
+def delete_expired(db: Database) -> int:
     """Delete every saved application and tombstone past its date; how many blobs went."""
     moment = _utc(_now())
-    db.execute("DELETE FROM saved_gone WHERE expires_at < ?", [moment])
-    return db.execute("DELETE FROM saved WHERE expires_at < ?", [moment]).rowcount
+    with db.transaction(lock="saved sweep"):  # one sweep at a time: no two delete the same rows
+        db.execute("DELETE FROM saved_gone WHERE expires_at < ?", [moment])
+        return db.execute("DELETE FROM saved WHERE expires_at < ?", [moment]).rowcount
 
 
-def claim(db: sqlite_utils.Database, lookup: str, token: str) -> str | None:
+def claim(db: Database, lookup: str, token: str) -> str | None:
     """Record `token` as the newest claim on a blob kept and unexpired; when, or None.
 
     A claim without a blob is refused: nothing could be resumed under it, and the
@@ -165,7 +138,7 @@ def claim(db: sqlite_utils.Database, lookup: str, token: str) -> str | None:
     return moment if changed else None
 
 
-def current_claim(db: sqlite_utils.Database, lookup: str) -> tuple[str, str] | None:
+def current_claim(db: Database, lookup: str) -> tuple[str, str] | None:
     """(claim, claimed_at) on an unexpired blob, or None: no blob, expired, or no claim yet.
 
     Raises Deleted while a tombstone stands: every live draft of this code should end.

@@ -1,8 +1,9 @@
-"""The registry's own SQLite: registered nodes, and applications received exactly once.
+"""The registry's nodes, and the applications it received exactly once (either backend).
 
 Deduplication is a UNIQUE constraint on the submission id and the insert runs
-under it: there is no "check, then insert" window in which two deliveries of one
-application could both get in. The id alone, not with the node's: an application
+under it (`INSERT … ON CONFLICT DO NOTHING RETURNING`): there is no "check, then
+insert" window in which two deliveries of one application could both get in, from
+one server process or from several. The id alone, not with the node's: an application
 saved under a return code keeps its submission id when resumed on another node, and
 two nodes must not both deliver it.
 """
@@ -11,15 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlite_utils
 from flask import Flask
 
-from ..db import close_db, connect
-from . import files_store, saved_store
+from . import database, migrations
+from .database import Database
 
 
 @dataclass
@@ -59,76 +58,39 @@ class Conflict(Exception):
         self.reason = reason
 
 
-def create_schema(db: sqlite_utils.Database) -> None:
-    db["nodes"].create(
-        {
-            "node_id": str,
-            "token_sha256": str,
-            "public_key": str,
-            "created_at": str,
-            "disabled": int,
-        },
-        pk="node_id",
-        not_null={"token_sha256", "public_key", "created_at"},
-        defaults={"disabled": 0},
-        if_not_exists=True,
-    )
-    db["nodes"].create_index(["token_sha256"], unique=True, if_not_exists=True)
-    db["applications"].create(
-        {
-            "id": int,
-            "node_id": str,
-            "submission_id": str,
-            "payload_sha256": str,
-            "payload": str,
-            "received_at": str,
-            "via": str,
-        },
-        pk="id",
-        not_null={"node_id", "submission_id", "payload_sha256", "payload", "received_at", "via"},
-        if_not_exists=True,
-    )
-    db["applications"].create_index(["node_id", "submission_id"], unique=True, if_not_exists=True)
-    db["applications"].create_index(["submission_id"], unique=True, if_not_exists=True)
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_node(db: sqlite_utils.Database, node_id: str, public_key: str) -> str:
-    """Register a node (or give it a new token); return its new secret token."""
+def add_node(db: Database, node_id: str, public_key: str) -> str:
+    """Register a node (or give it a new token and key); return its new secret token."""
     token = secrets.token_urlsafe(32)
-    db["nodes"].upsert(
-        {
-            "node_id": node_id,
-            "token_sha256": _token_hash(token),
-            "public_key": public_key,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "disabled": 0,
-        },
-        pk="node_id",
+    db.execute(
+        "INSERT INTO nodes (node_id, token_sha256, public_key, created_at, disabled)"
+        " VALUES (?, ?, ?, ?, 0) ON CONFLICT (node_id) DO UPDATE SET"
+        " token_sha256 = excluded.token_sha256, public_key = excluded.public_key,"
+        " created_at = excluded.created_at, disabled = 0",
+        [node_id, _token_hash(token), public_key, datetime.now(UTC).isoformat(timespec="seconds")],
     )
     return token
 
 
-def node_for_token(db: sqlite_utils.Database, token: str) -> Node | None:
-    rows = list(db["nodes"].rows_where("token_sha256 = ?", [_token_hash(token)]))
-    if not rows:
-        return None
-    return Node(rows[0]["node_id"], rows[0]["public_key"], bool(rows[0]["disabled"]))
+def _node(db: Database, where: str, value: str) -> Node | None:
+    row = db.execute(
+        f"SELECT node_id, public_key, disabled FROM nodes WHERE {where} = ?", [value]
+    ).fetchone()
+    return Node(row[0], row[1], bool(row[2])) if row else None
 
 
-def node_by_id(db: sqlite_utils.Database, node_id: str) -> Node | None:
-    rows = list(db["nodes"].rows_where("node_id = ?", [node_id]))
-    if not rows:
-        return None
-    return Node(rows[0]["node_id"], rows[0]["public_key"], bool(rows[0]["disabled"]))
+def node_for_token(db: Database, token: str) -> Node | None:
+    return _node(db, "token_sha256", _token_hash(token))
 
 
-def record(
-    db: sqlite_utils.Database, node_id: str, submission_id: str, payload: bytes, via: str
-) -> Receipt:
+def node_by_id(db: Database, node_id: str) -> Node | None:
+    return _node(db, "node_id", node_id)
+
+
+def record(db: Database, node_id: str, submission_id: str, payload: bytes, via: str) -> Receipt:
     """Store the application once; a repeat with the same payload gets the first receipt.
 
     Raises Conflict when the same submission id comes with a different payload, or
@@ -137,18 +99,14 @@ def record(
     """
     digest = hashlib.sha256(payload).hexdigest()
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    try:
-        cursor = db.execute(
-            "INSERT INTO applications"
-            " (node_id, submission_id, payload_sha256, payload, received_at, via)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [node_id, submission_id, digest, payload.decode(), now, via],
-        )
-        return Receipt(
-            node_id, submission_id, f"R{cursor.lastrowid:08d}", now, digest, created=True
-        )
-    except sqlite3.IntegrityError:
-        pass
+    inserted = db.execute(
+        "INSERT INTO applications"
+        " (node_id, submission_id, payload_sha256, payload, received_at, via)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        [node_id, submission_id, digest, payload.decode(), now, via],
+    ).fetchall()  # all: SQLite commits a RETURNING statement once it has been read to the end
+    if inserted:
+        return Receipt(node_id, submission_id, f"R{inserted[0][0]:08d}", now, digest, created=True)
     row = db.execute(
         "SELECT id, payload_sha256, received_at, node_id FROM applications WHERE submission_id = ?",
         [submission_id],
@@ -160,12 +118,13 @@ def record(
     return Receipt(node_id, submission_id, f"R{row[0]:08d}", row[2], digest, created=False)
 
 
+def count(db: Database) -> int:
+    """How many applications the registry holds."""
+    return db.execute("SELECT COUNT(*) FROM applications").fetchone()[0]
+
+
 def init_app(app: Flask) -> None:
-    db = connect(app.config["DATABASE"])
-    try:
-        create_schema(db)
-        saved_store.create_schema(db)
-        files_store.create_schema(db)
-    finally:
-        db.close()
-    app.teardown_appcontext(close_db)
+    """Bring the schema up to date before the first request; connections per request."""
+    with database.connected(app.config) as db:
+        migrations.migrate(db)
+    database.init_app(app)

@@ -29,8 +29,8 @@ def _schema(name: str) -> Draft202012Validator:
 
 
 @pytest.fixture
-def pair(tmp_path):
-    registry = make_registry(tmp_path / "registry")
+def pair(tmp_path, registry_backend):
+    registry = make_registry(tmp_path / "registry", **registry_backend)
     url, server = serve_in_thread(registry)
     yield make_node(tmp_path / "node", registry, url), registry
     server.close()

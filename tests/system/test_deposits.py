@@ -18,8 +18,9 @@ import pytest
 from flask import request
 
 from kiosk import deposits, drafts, outbox, return_codes, saved, submissions
-from kiosk.db import connect, get_db
+from kiosk.db import connect
 from kiosk.outbox.forwarder import Forwarder, registry_of
+from kiosk.registry.database import get_db as registry_db
 from tests.forwarding import (
     ScriptedProxy,
     flat_answers,
@@ -98,7 +99,7 @@ def queued(db) -> list[dict]:
 
 def kept_at_registry(registry) -> dict[str, dict]:
     with registry[0].app_context():
-        return {row["lookup_id"]: row for row in get_db()["saved"].rows}
+        return {row["lookup_id"]: row for row in registry_db().rows("SELECT * FROM saved")}
 
 
 def make_due(db) -> None:
@@ -320,7 +321,7 @@ def test_fetch_of_an_expired_one_says_so_once(node, db, registry):
     code, _ = save_one(node)
     send(node, db)
     with registry[0].app_context():
-        get_db().execute("UPDATE saved SET expires_at = '2000-01-01T00:00:00.000000+00:00'")
+        registry_db().execute("UPDATE saved SET expires_at = '2000-01-01T00:00:00.000000+00:00'")
     with pytest.raises(deposits.Expired):
         fetch(node, code)
     assert fetch(node, code) is None

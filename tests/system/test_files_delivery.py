@@ -21,20 +21,22 @@ from kiosk.documents import checks, store
 from kiosk.node import identity
 from kiosk.outbox import files
 from kiosk.outbox.forwarder import Forwarder, Outcome
+from kiosk.registry.database import get_db as registry_db
 from tests import documents_samples as samples
 from tests.forwarding import (
     ScriptedProxy,
     flat_answers,
     make_node,
     make_registry,
+    registry_env,
     registry_rows,
     serve_in_thread,
 )
 
 
 @pytest.fixture
-def registry(tmp_path):
-    app = make_registry(tmp_path / "registry")
+def registry(tmp_path, registry_backend):
+    app = make_registry(tmp_path / "registry", **registry_backend)
     url, server = serve_in_thread(app)
     yield app, url
     server.close()
@@ -80,7 +82,7 @@ def submit_with(node_app, *contents: bytes) -> tuple[str, list[checks.Cleaned]]:
 def held(registry_app, submission_id: str) -> dict[str, bytes]:
     """The files the registry keeps for an application, by hash."""
     with registry_app.app_context():
-        rows = get_db().execute(
+        rows = registry_db().execute(
             "SELECT sha256, data FROM files WHERE submission_id = ?", [submission_id]
         )
         return {row[0]: row[1] for row in rows}
@@ -142,7 +144,7 @@ def test_after_a_lost_upload_the_file_is_made_again(node, db, registry):
     progress = files.send(db, _registry_of(node), submission_id, timeout=5, budget=0)
     assert progress.sent is files.Sent.MORE
     with registry_app.app_context():
-        get_db().execute("DELETE FROM file_uploads")
+        registry_db().execute("DELETE FROM file_uploads")
     drain(node, db)
     assert held(registry_app, submission_id) == {cleaned.sha256: cleaned.data}
 
@@ -154,7 +156,7 @@ def test_a_receipt_held_back_for_a_missing_file_sends_that_file_again(node, db, 
     progress = files.send(db, _registry_of(node), submission_id, timeout=5, budget=60)
     assert progress.sent is files.Sent.ALL
     with registry_app.app_context():  # the registry lost one file after it arrived
-        get_db().execute("DELETE FROM files WHERE sha256 = ?", [cleaned[1].sha256])
+        registry_db().execute("DELETE FROM files WHERE sha256 = ?", [cleaned[1].sha256])
     result = forwarder.step(db)
     assert result.outcome is Outcome.RETRY and result.missing == [cleaned[1].sha256]
     drain(node, db)
@@ -204,7 +206,7 @@ def test_a_bundle_carries_the_files_and_the_registry_signs_only_with_them(
     submission_id, cleaned = submit_with(node, samples.pdf(), samples.jpeg())
     runner, output, file = export(node, tmp_path)
     assert "Wrote 1 envelopes and 2 files" in output
-    env = {"REGISTRY_INSTANCE": str(registry[0].config["INSTANCE"])}
+    env = registry_env(registry[0])
     result = runner.invoke(args=["registry", "import", str(file)], env=env)
     assert "Imported 1 new applications; 0 were already here; 2 supporting documents kept" in (
         result.output
@@ -216,7 +218,7 @@ def test_a_bundle_carries_the_files_and_the_registry_signs_only_with_them(
     assert outbox.delivery_of(db, submission_id)[0] == outbox.DELIVERED
     assert len(registry_rows(registry[0])) == 1
     with registry[0].app_context():
-        assert get_db()["files"].count == 2
+        assert registry_db().execute("SELECT COUNT(*) FROM files").fetchone()[0] == 2
 
 
 @pytest.mark.parametrize("change", ["a byte of a file", "a file left out", "a file added"])
@@ -234,9 +236,9 @@ def test_a_bundle_with_a_changed_file_is_refused_whole(node, registry, tmp_path,
         carried["files"].append(dict(carried["files"][0], sha256="0" * 64))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(carried))
-    env = {"REGISTRY_INSTANCE": str(registry[0].config["INSTANCE"])}
+    env = registry_env(registry[0])
     result = runner.invoke(args=["registry", "import", str(bad)], env=env)
     assert result.exit_code != 0 and "the files do not match the signed manifest" in result.output
     assert registry_rows(registry[0]) == []
     with registry[0].app_context():
-        assert get_db()["files"].count == 0
+        assert registry_db().execute("SELECT COUNT(*) FROM files").fetchone()[0] == 0

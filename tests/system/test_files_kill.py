@@ -14,8 +14,9 @@ import signal
 import threading
 import time
 
-from kiosk.db import connect, get_db
+from kiosk.db import connect
 from kiosk.outbox import files
+from kiosk.registry.database import get_db as registry_db
 from tests import documents_samples as samples
 from tests.forwarding import ScriptedProxy, make_node, make_registry, registry_rows, serve_in_thread
 from tests.system.server import FORWARDER, forwarder_env, start_process
@@ -86,7 +87,7 @@ def test_twenty_kills_during_a_25_mb_delivery_lose_nothing_and_resend_at_most_a_
         [row] = registry_rows(registry_app)
         assert row["submission_id"] == submission_id
         with registry_app.app_context():
-            assert get_db()["files"].count == len(cleaned)
+            assert registry_db().execute("SELECT COUNT(*) FROM files").fetchone()[0] == len(cleaned)
         resent = counted.total - sealed
         print(
             f"\n{kills} kills, {len(mid_file)} in mid-file; {sealed} bytes sealed, "

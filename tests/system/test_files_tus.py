@@ -22,8 +22,8 @@ from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 from waitress.server import create_server
 
 from kiosk import envelope, payload, receipt
-from kiosk.db import get_db
 from kiosk.registry import store as registry_store
+from kiosk.registry.database import get_db as registry_db
 from kiosk.serving import waitress_options
 from tests.forwarding import make_registry, registry_signing_key, served, valid_application
 
@@ -68,11 +68,11 @@ class Link:
 
 
 @pytest.fixture
-def registry(tmp_path):
-    app = make_registry(tmp_path / "registry")
+def registry(tmp_path, registry_backend):
+    app = make_registry(tmp_path / "registry", **registry_backend)
     signing_key = Ed25519PrivateKey.generate()
     with app.app_context():
-        token = registry_store.add_node(get_db(), "node-a", envelope.public_text(signing_key))
+        token = registry_store.add_node(registry_db(), "node-a", envelope.public_text(signing_key))
     app.config["TEST_TOKEN"] = token
     app.config["TEST_SIGNING_KEY"] = signing_key
     link = Link(app.wsgi_app)
@@ -97,7 +97,7 @@ def seal(app, data: bytes, submission_id: str, sha256: str = SHA) -> tuple[dict,
 
 def kept_files(app) -> list[dict]:
     with app.app_context():
-        return list(get_db()["files"].rows)
+        return list(registry_db().rows("SELECT * FROM files"))
 
 
 def test_tuspy_uploads_a_sealed_file_in_checked_chunks(registry):
@@ -230,7 +230,7 @@ def served_as_run_py_does(app):
 def test_the_registry_as_served_takes_a_4_mb_chunk(tmp_path):
     app = make_registry(tmp_path / "served")
     with app.app_context():
-        token = registry_store.add_node(get_db(), "node-a", "not used for files")
+        token = registry_store.add_node(registry_db(), "node-a", "not used for files")
     data = os.urandom(6_000_000)
     metadata, sealed = seal(app, data, str(uuid.uuid4()), hashlib.sha256(data).hexdigest())
     with served_as_run_py_does(app) as url:

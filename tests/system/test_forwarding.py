@@ -17,14 +17,15 @@ from tests.forwarding import (
     make_node,
     make_registry,
     queue_applications,
+    registry_env,
     registry_rows,
     serve_in_thread,
 )
 
 
 @pytest.fixture
-def registry(tmp_path):
-    app = make_registry(tmp_path / "registry")
+def registry(tmp_path, registry_backend):
+    app = make_registry(tmp_path / "registry", **registry_backend)
     url, server = serve_in_thread(app)
     yield app, url
     server.close()
@@ -188,14 +189,14 @@ def test_wrong_credentials_pause_the_whole_queue(node, db, registry):
 
 
 def _token_for(node, registry_app) -> str:
-    from kiosk.db import get_db
     from kiosk.registry import store
+    from kiosk.registry.database import get_db as registry_db
 
     public = envelope.public_text(
         envelope.node_signing_key(Path(node.config["INSTANCE"]) / "node_key")
     )
     with registry_app.app_context():
-        return store.add_node(get_db(), "node-test", public)
+        return store.add_node(registry_db(), "node-test", public)
 
 
 def test_an_invalid_payload_goes_to_dead_while_the_rest_flow(node, db, registry):
@@ -285,7 +286,7 @@ def test_bundle_roundtrip_and_tamper_detection(node, db, registry, tmp_path):
     assert "Wrote 3 envelopes" in runner.invoke(args=["queue", "export", str(usb)]).output
     assert [row["event"] for row in db["audit"].rows] == ["queue_export"]
     [file] = list(usb.iterdir())
-    env = {"REGISTRY_INSTANCE": str(Path(registry[0].config["INSTANCE"]))}
+    env = registry_env(registry[0])
 
     tampered = json.loads(file.read_text())
     tampered["envelopes"].pop()

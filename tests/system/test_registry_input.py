@@ -22,8 +22,8 @@ NAME, IIN = "Әлия Сәрсенова", "88021530012x"
 
 
 @pytest.fixture
-def pair(tmp_path):
-    registry = make_registry(tmp_path / "registry")
+def pair(tmp_path, registry_backend):
+    registry = make_registry(tmp_path / "registry", **registry_backend)
     node = make_node(tmp_path / "node", registry, "http://127.0.0.1:9")
     return node, registry
 
@@ -126,9 +126,9 @@ def test_a_registry_with_its_key_refuses_plaintext_and_the_node_gives_it_up(tmp_
             status == "dead" and "HTTP 400" in reason and "refused" in reason and "HPKE" in reason
         )
         with registry.app_context():
-            from kiosk.db import get_db
+            from kiosk.registry.database import get_db
 
-            assert get_db()["applications"].count == 0
+            assert get_db().execute("SELECT COUNT(*) FROM applications").fetchone()[0] == 0
         db.close()
     finally:
         server.close()

@@ -28,8 +28,8 @@ TOKEN = "A1b2C3d4E5f6G7h8_-xyzXYZ0123456789"
 
 
 @pytest.fixture
-def registry(tmp_path):
-    return make_registry(tmp_path / "registry")
+def registry(tmp_path, registry_backend):
+    return make_registry(tmp_path / "registry", **registry_backend)
 
 
 class Claimer(Node):

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jsonschema import Draft202012Validator
 
 from kiosk import bundle, envelope, payload, receipt
-from kiosk.db import get_db
 from kiosk.registry import create_registry_app, files_store
 from kiosk.registry import store as registry_store
 from kiosk.registry.cli import registry_cli
-from tests.forwarding import make_registry, registry_signing_key, valid_application
+from kiosk.registry.database import get_db as registry_db
+from tests.forwarding import make_registry, registry_env, registry_signing_key, valid_application
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs/openapi.json").read_text())
 SID = "6a1f3c1e-8c7e-4d0b-9a51-3c2f6f0b7d11"
@@ -111,13 +111,13 @@ class Node:
 def add_node(registry, node_id: str = "node-a") -> Node:
     key = Ed25519PrivateKey.generate()
     with registry.app_context():
-        token = registry_store.add_node(get_db(), node_id, envelope.public_text(key))
+        token = registry_store.add_node(registry_db(), node_id, envelope.public_text(key))
     return Node(registry, node_id, token, key)
 
 
 @pytest.fixture
-def registry(tmp_path):
-    return make_registry(tmp_path / "registry")
+def registry(tmp_path, registry_backend):
+    return make_registry(tmp_path / "registry", **registry_backend)
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def node(registry):
 
 def rows(registry, table: str) -> list[dict]:
     with registry.app_context():
-        return list(get_db()[table].rows)
+        return list(registry_db().rows(f"SELECT * FROM {table}"))
 
 
 def error_of(response, status: int) -> str:
@@ -332,7 +332,7 @@ def test_without_a_known_token_it_is_a_401(registry, node, method, authorization
 def test_a_disabled_node_is_a_403(registry, node, method):
     location = node.start(GOOD_META, 100)
     with registry.app_context():
-        get_db().execute("UPDATE nodes SET disabled = 1")
+        registry_db().execute("UPDATE nodes SET disabled = 1")
     answer = _requests(node, location)[method]()
     assert answer.status_code == 403
     if method != "head":
@@ -400,7 +400,7 @@ def test_of_two_chunks_sent_at_once_at_one_offset_only_one_is_kept(registry, nod
     file_id = location.rsplit("/", 1)[1]
     assert node.patch(location, 0, sealed[:1000]).status_code == 204  # the first of the two
     with registry.app_context(), pytest.raises(files_store.OffsetMismatch):
-        files_store.append(get_db(), "node-a", file_id, 0, sealed[:1000], lambda *_: b"")
+        files_store.append(registry_db(), "node-a", file_id, 0, sealed[:1000], lambda *_: b"")
     assert len(rows(registry, "file_chunks")) == 1 and offset_of(node, location) == 1000
 
 
@@ -577,7 +577,7 @@ def test_a_file_uploaded_twice_is_kept_once(registry, node):
 def _age(registry, location: str, days: float) -> None:
     moment = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="microseconds")
     with registry.app_context():
-        get_db().execute(
+        registry_db().execute(
             "UPDATE file_uploads SET updated_at = ? WHERE file_id = ?",
             [moment, location.rsplit("/", 1)[1]],
         )
@@ -602,7 +602,9 @@ def test_the_sweep_goes_by_the_last_chunk_not_the_creation(registry, node, start
     location, sealed = started
     month_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat(timespec="microseconds")
     with registry.app_context():
-        get_db().execute("UPDATE file_uploads SET created_at = ?, updated_at = ?", [month_ago] * 2)
+        registry_db().execute(
+            "UPDATE file_uploads SET created_at = ?, updated_at = ?", [month_ago] * 2
+        )
     node.patch(location, 0, sealed[:1000])  # the last chunk is now
     node.start(GOOD_META, 100)
     assert offset_of(node, location) == 1000
@@ -744,7 +746,7 @@ def test_an_imported_bundle_reports_an_application_awaiting_files(registry, node
     carried = bundle.make("node-a", node.signing_key, [envelope.canonical(sealed)])
     file = Path(registry.config["INSTANCE"]) / "bundle.json"
     file.write_text(json.dumps(carried))
-    env = {"REGISTRY_INSTANCE": str(registry.config["INSTANCE"])}
+    env = registry_env(registry)
     result = CliRunner().invoke(registry_cli, ["import", str(file)], env=env)
     assert result.exit_code == 0, result.output
     assert f"awaiting files {SID}: 2 not here" in result.output

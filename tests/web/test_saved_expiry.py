@@ -17,9 +17,10 @@ import pytest
 from flask import Flask
 
 from kiosk import deposits, drafts, return_codes, saved
-from kiosk.db import connect, get_db
+from kiosk.db import connect
 from kiosk.outbox.forwarder import PURGE_EVERY_SECONDS, Forwarder
 from kiosk.outbox.transport import registry_of
+from kiosk.registry.database import get_db as registry_db
 from tests.conftest import english_client
 from tests.forwarding import FAST, make_node, make_registry, served
 from tests.helpers import VALID_BIN, code_on, post_step, resume, save
@@ -123,7 +124,7 @@ def test_an_expiry_here_leaves_a_newer_save_elsewhere_at_the_registry(tmp_path, 
     assert table(a, "deposits") == []
     send_deposits(a)  # A has nothing to send: B's copy stays
     with app.app_context():
-        [kept] = get_db()["saved"].rows
+        [kept] = registry_db().rows("SELECT * FROM saved")
     assert kept["lookup_id"] == return_codes.lookup_id(code) and kept["node_id"] == "node-b"
     on_c = english_client(c)
     assert resume(on_c, code).headers["Location"] == "/apply/region"

@@ -15,9 +15,9 @@ from jsonschema import Draft202012Validator
 
 from kiosk import return_codes, saved
 from kiosk.config import ConfigError
-from kiosk.db import get_db
 from kiosk.registry import create_registry_app
 from kiosk.registry import store as registry_store
+from kiosk.registry.database import get_db as registry_db
 from tests.forwarding import make_registry
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs/openapi.json").read_text())
@@ -26,24 +26,24 @@ HOSTILE = "\u202eIIN 880215300125\u0000<script>"
 
 
 @pytest.fixture
-def registry(tmp_path):
-    return make_registry(tmp_path / "registry")
+def registry(tmp_path, registry_backend):
+    return make_registry(tmp_path / "registry", **registry_backend)
 
 
 def add_node(registry, node_id: str = "node-a") -> str:
     """Register a node; its token."""
     with registry.app_context():
-        return registry_store.add_node(get_db(), node_id, "not used by the saved API")
+        return registry_store.add_node(registry_db(), node_id, "not used by the saved API")
 
 
 def disable(registry, node_id: str) -> None:
     with registry.app_context():
-        get_db().execute("UPDATE nodes SET disabled = 1 WHERE node_id = ?", [node_id])
+        registry_db().execute("UPDATE nodes SET disabled = 1 WHERE node_id = ?", [node_id])
 
 
 def saved_rows(registry) -> list[dict]:
     with registry.app_context():
-        return list(get_db()["saved"].rows)
+        return list(registry_db().rows("SELECT * FROM saved"))
 
 
 def make_blob(days: float = 30, name: str = "Әлия") -> tuple[str, dict]:
@@ -145,15 +145,15 @@ def test_the_word_deleted_lasts_until_the_blobs_own_date(registry, node):
     node.put(lookup, blob)
     node.delete(lookup)
     with registry.app_context():
-        [gone] = list(get_db()["saved_gone"].rows)
+        [gone] = list(registry_db().rows("SELECT * FROM saved_gone"))
     assert gone["lookup_id"] == lookup and gone["expires_at"][:19] == blob["expires_at"][:19]
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="microseconds")
     with registry.app_context():
-        get_db().execute("UPDATE saved_gone SET expires_at = ?", [past])
+        registry_db().execute("UPDATE saved_gone SET expires_at = ?", [past])
     assert error_of(node.get(lookup), 404) == "not found"  # past it, nobody has a copy
     node.put(*make_blob())  # a deposit sweeps it out
     with registry.app_context():
-        assert get_db()["saved_gone"].count == 0
+        assert registry_db().execute("SELECT COUNT(*) FROM saved_gone").fetchone()[0] == 0
 
 
 def test_deleting_what_was_never_deposited_leaves_no_word(registry, node):
@@ -174,7 +174,7 @@ def expire(registry, lookup: str) -> None:
     """Age a kept blob past its date, as time would."""
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="microseconds")
     with registry.app_context():
-        get_db().execute("UPDATE saved SET expires_at = ? WHERE lookup_id = ?", [past, lookup])
+        registry_db().execute("UPDATE saved SET expires_at = ? WHERE lookup_id = ?", [past, lookup])
 
 
 def test_an_expired_blob_is_a_410_once_and_then_gone(registry, node):
