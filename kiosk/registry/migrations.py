@@ -170,8 +170,61 @@ CREATE TABLE files_awaited (
 )
 """
 
+
+class _LineEnded(Migration):
+    """A migration whose statements end with `;` at the end of a line.
+
+    Trigger bodies hold `;` of their own (SQLite's BEGIN … END, PL/pgSQL's), so its
+    statements cannot be cut at every `;`; each is written with its inner ones mid-line.
+    """
+
+    def statements(self, dialect: str) -> list[str]:
+        text = self.sqlite if dialect == "sqlite" else self.postgresql
+        return [part.strip() for part in text.split(";\n") if part.strip()]
+
+
+# The registry's audit log (audit_log.py): append-only, refused UPDATE and DELETE on both.
+_AUDIT_SQLITE = """
+CREATE TABLE registry_audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER registry_audit_no_update BEFORE UPDATE ON registry_audit
+    BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END;
+CREATE TRIGGER registry_audit_no_delete BEFORE DELETE ON registry_audit
+    BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END;
+CREATE TRIGGER registry_audit_no_replace BEFORE INSERT ON registry_audit
+    WHEN EXISTS (SELECT 1 FROM registry_audit WHERE id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END
+"""
+
+_AUDIT_POSTGRESQL = """
+CREATE TABLE registry_audit (
+    id BIGINT PRIMARY KEY,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE FUNCTION registry_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'the registry audit log is append-only'
+        USING ERRCODE = 'restrict_violation'; END $$;
+CREATE TRIGGER registry_audit_no_change BEFORE UPDATE OR DELETE ON registry_audit
+    FOR EACH ROW EXECUTE FUNCTION registry_audit_refuse();
+CREATE TRIGGER registry_audit_no_truncate BEFORE TRUNCATE ON registry_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION registry_audit_refuse()
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "applications, saved applications and files", _START_SQLITE, _START_POSTGRESQL),
+    # 2: node reports (reports_store.py)
+    # 3: registry administrators (admins.py)
+    _LineEnded(4, "the registry's audit log", _AUDIT_SQLITE, _AUDIT_POSTGRESQL),
 )
 
 
