@@ -220,8 +220,22 @@ CREATE TRIGGER registry_audit_no_truncate BEFORE TRUNCATE ON registry_audit
     FOR EACH STATEMENT EXECUTE FUNCTION registry_audit_refuse()
 """
 
+# Migration 2: each node's latest report of its health (reports_store.py). One row per
+# node, replaced by each report; the registry's own receipt time beside the node's clock.
+_REPORTS_SQLITE = """
+CREATE TABLE node_reports (
+    node_id TEXT PRIMARY KEY REFERENCES nodes (node_id),
+    received_at TEXT NOT NULL,
+    node_clock TEXT NOT NULL,
+    report TEXT NOT NULL
+)
+"""
+
+_REPORTS_POSTGRESQL = _REPORTS_SQLITE
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "applications, saved applications and files", _START_SQLITE, _START_POSTGRESQL),
+    Migration(2, "node reports", _REPORTS_SQLITE, _REPORTS_POSTGRESQL),
     # 2: node reports (reports_store.py)
     # 3: registry administrators (admins.py)
     _LineEnded(4, "the registry's audit log", _AUDIT_SQLITE, _AUDIT_POSTGRESQL),
