@@ -14,11 +14,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .. import bundle, envelope, receipt
-from . import create_registry_app, files_store, store
+from . import create_registry_app, export_cli, files_store, store
 from .database import get_db
 from .intake import AwaitingFiles, Refused, accept, registry_key
 
 registry_cli = click.Group("registry", help="The reference central registry.")
+export_cli.register(registry_cli)  # export, audit: the commissions' exports and their log
 
 
 @registry_cli.command("keygen")
