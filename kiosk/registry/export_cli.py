@@ -88,19 +88,25 @@ def export_command(
             ) from None
     if result.unreadable:
         click.echo(
-            f"{len(result.unreadable)} stored applications could not be read and were left out"
-            f" (their region is unknown): {', '.join(result.unreadable)}",
+            f"{_count(len(result.unreadable), 'stored application')} could not be read and"
+            f" were left out (their region is unknown): {', '.join(result.unreadable)}",
             err=True,
         )
     where = region or "any region"
     if result.path is None:
         click.echo(f"No applications for {where}: nothing written.")
         return
-    click.echo(f"Wrote {result.applications} applications for {where} to {result.path}")
+    click.echo(f"Wrote {_count(result.applications, 'application')} for {where} to {result.path}")
     if result.documents_folder is not None:
-        click.echo(f"Wrote {result.documents} supporting documents to {result.documents_folder}")
+        documents = _count(result.documents, "supporting document")
+        click.echo(f"Wrote {documents} to {result.documents_folder}")
     if result.documents_missing:
-        click.echo(f"{result.documents_missing} supporting documents are not at the registry yet")
+        missing = _count(result.documents_missing, "supporting document")
+        click.echo(f"{missing} not at the registry yet (listed as not received)")
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 @click.command("audit")

@@ -7,6 +7,8 @@ someone who dropped them) breaks the hash chain where it was changed.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from click.testing import CliRunner
 
@@ -140,3 +142,23 @@ def test_flask_registry_audit_prints_the_log_and_checks_the_chain(registry):
     result = CliRunner().invoke(registry_cli, ["audit"], env=registry_env(registry))
     assert result.exit_code == 1
     assert "broken at row 1" in result.output
+
+
+def test_the_chain_stays_whole_when_several_write_at_once(registry):
+    """Each row chains from the last: two writers must not both read the same last row."""
+
+    def write(actor: str) -> None:
+        with database.connected(registry.config) as db:
+            for number in range(15):
+                audit_log.record(db, "export", actor, {"n": number})
+
+    threads = [threading.Thread(target=write, args=(f"writer {n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with database.connected(registry.config) as db:
+        verdict = audit_log.verify(db)
+        rows = audit_log.entries(db)
+    assert verdict.broken_at is None and verdict.rows == 45
+    assert sorted(row["id"] for row in rows) == list(range(1, 46))

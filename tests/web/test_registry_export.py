@@ -389,7 +389,7 @@ def test_a_document_the_registry_lacks_is_listed_as_not_received(tmp_path, regis
     _keep(registry, given, b"%PDF-1 here")
     result = _run(registry, "--lang", "ru", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert "1 supporting documents are not at the registry yet" in result.output
+    assert "1 supporting document not at the registry yet" in result.output
     [row] = _xlsx_rows(_exported(tmp_path, "xlsx"))
     listed = row["Дополнительные документы"].split("\n")
     assert listed[1] == "budget.pdf (в реестр не поступил)"
@@ -518,7 +518,7 @@ def test_payloads_that_do_not_read_are_skipped_and_counted(tmp_path, registry):
     assert result.exit_code == 0, result.output
     assert "6 stored applications could not be read and were left out" in result.output
     assert "R00000002" in result.output and "R00000007" in result.output
-    assert "Wrote 1 applications for KZ-75" in result.output
+    assert "Wrote 1 application for KZ-75" in result.output
     [row] = _xlsx_rows(_exported(tmp_path, "xlsx"))
     assert row["Өтінімнің идентификаторы"] == good["submission_id"]
     [entry] = _audit(registry)
