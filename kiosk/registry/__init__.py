@@ -22,6 +22,7 @@ DEFAULTS = {
     "REGISTRY_INSTANCE": str(ROOT / "instance" / "registry"),
     "REGISTRY_DATABASE_URL": "",  # postgresql://…; empty: SQLite in the instance folder
     "REGISTRY_LIMIT_SAVED_MISSES": "120 per 15 minutes",  # saved look-ups finding nothing, per node
+    "REGISTRY_SECRET_KEY": "",  # signs the admin pages' session; empty: kept in the instance folder
 }
 
 
@@ -47,6 +48,7 @@ def settings(environ: dict[str, str] | None = None) -> dict:
         "PRIVATE_KEY": instance / "registry_key",
         "RECEIPT_KEY": instance / "receipt_key",
         "LIMIT_SAVED_MISSES": env["REGISTRY_LIMIT_SAVED_MISSES"],
+        "SECRET_KEY": env["REGISTRY_SECRET_KEY"],  # empty: admin_views.kept_secret_key
     }
 
 
@@ -67,4 +69,11 @@ def create_registry_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     saved_api.init_app(app)
     files_api.init_app(app)
+    from .. import i18n
+    from . import admin_views
+
+    # The administrators' pages, in kk, ru and en as on the node (Flask-Babel first).
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+    i18n.init_app(app)
+    admin_views.init_app(app)
     return app

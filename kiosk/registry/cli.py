@@ -14,12 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from .. import bundle, envelope, receipt
-from . import create_registry_app, export_cli, files_store, store
+from . import admins_cli, create_registry_app, export_cli, files_store, store
 from .database import get_db
 from .intake import AwaitingFiles, Refused, accept, registry_key
 
 registry_cli = click.Group("registry", help="The reference central registry.")
 export_cli.register(registry_cli)  # export, audit: the commissions' exports and their log
+admins_cli.attach(registry_cli)  # add-admin, disable-admin: the web pages' accounts
 
 
 @registry_cli.command("keygen")

@@ -233,11 +233,44 @@ CREATE TABLE node_reports (
 
 _REPORTS_POSTGRESQL = _REPORTS_SQLITE
 
+# Registry administrators (admins.py): their accounts, and sign-in attempts per user name as
+# typed (real or not), with the lock's end as fixed-width UTC text.
+_ADMINS_SQLITE = """
+CREATE TABLE registry_admins (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    session_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE registry_admin_attempts (
+    username TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    locked_until TEXT
+)
+"""
+
+_ADMINS_POSTGRESQL = """
+CREATE TABLE registry_admins (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    session_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE registry_admin_attempts (
+    username TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    locked_until TEXT
+)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "applications, saved applications and files", _START_SQLITE, _START_POSTGRESQL),
     Migration(2, "node reports", _REPORTS_SQLITE, _REPORTS_POSTGRESQL),
-    # 2: node reports (reports_store.py)
-    # 3: registry administrators (admins.py)
+    Migration(3, "registry administrators", _ADMINS_SQLITE, _ADMINS_POSTGRESQL),
     _LineEnded(4, "the registry's audit log", _AUDIT_SQLITE, _AUDIT_POSTGRESQL),
 )
 

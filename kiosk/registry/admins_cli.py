@@ -1,0 +1,76 @@
+"""`flask registry add-admin` and `disable-admin`: the registry's administrator accounts.
+
+Accounts are made only here, by someone with a shell on the registry: the web pages
+(admin_views.py) have no way to add one. The password is asked for twice, hidden, or
+read from standard input with --password-stdin (for scripts: never on the command
+line, where `ps` and the shell's history would show it). Both commands are audited
+in the registry's audit log under the operating system's user name.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+
+from . import admins, audit_log, create_registry_app
+from .database import get_db
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "unknown system user"
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.command("add-admin")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking.",
+)
+def add_admin_command(username: str, password_stdin: bool) -> None:
+    """Add an administrator of the registry's web pages (password of 12 characters or more)."""
+    password = _password(password_stdin)
+    app = create_registry_app()
+    with app.app_context():
+        db = get_db()
+        try:
+            with db.transaction(lock="registry admins"):
+                admin = admins.add(db, username, password)
+                audit_log.record(db, "admin_add", _os_user(), {"username": admin.username})
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Added registry administrator {admin.username}.")
+
+
+@click.command("disable-admin")
+@click.argument("username")
+def disable_admin_command(username: str) -> None:
+    """Disable an administrator: they cannot sign in, and their open sessions end now."""
+    app = create_registry_app()
+    with app.app_context():
+        db = get_db()
+        try:
+            with db.transaction(lock="registry admins"):
+                admin = admins.disable(db, username)
+                audit_log.record(db, "admin_disable", _os_user(), {"username": admin.username})
+        except LookupError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Disabled registry administrator {admin.username}; their sessions have ended.")
+
+
+def attach(group: click.Group) -> None:
+    """Add these commands to `flask registry` (kiosk/registry/cli.py)."""
+    group.add_command(add_admin_command)
+    group.add_command(disable_admin_command)
