@@ -33,10 +33,10 @@ from ..staff.forms import CONSENT_METHODS
 
 # The columns, in order: a stable English key (JSON Lines' field name) and its header.
 COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("registry_number", _l("Registry number")),
+    ("registry_number", _l("Central registry number")),
     ("reference", _l("Reference number")),
     ("submitted_at", _l("Submitted on")),
-    ("received_at", _l("Received by the registry")),
+    ("received_at", _l("Received by the central registry on")),
     ("language", _l("Language of the application")),
     ("applicant_type", _l("Applicant type")),
     ("organisation_name", _l("Full name of the organisation")),
@@ -207,5 +207,5 @@ def values(stored: Stored, lang: str, documents: Value) -> dict[str, Value]:
 def document_label(path: str | None, name: str) -> str:
     """How one supporting document is listed: where it was written, or that it is not here."""
     if path is None:
-        return gettext("%(name)s (not received by the registry)", name=name)
+        return gettext("%(name)s (not received by the central registry)", name=name)
     return path

@@ -51,7 +51,7 @@ SEEN = {
         "group": "Мүгедектігі бар адамдар",
         "submitted": "2027 жылғы 1 наурыз, 14:15",
         "started": "2021 жылғы наурыз",
-        "header": "Тізілімдегі нөмірі",
+        "header": "Орталық тізілімдегі нөмірі",
         "region_header": "Өңір",
     },
     "ru": {
@@ -61,7 +61,7 @@ SEEN = {
         "group": "Лица с инвалидностью",
         "submitted": "1 марта 2027 года, 14:15",
         "started": "март 2021 года",
-        "header": "Номер в реестре",
+        "header": "Номер в центральном реестре",
         "region_header": "Регион",
     },
     "en": {
@@ -71,7 +71,7 @@ SEEN = {
         "group": "Persons with disabilities",
         "submitted": "1 March 2027, 14:15",
         "started": "March 2021",
-        "header": "Registry number",
+        "header": "Central registry number",
         "region_header": "Region",
     },
 }
@@ -168,7 +168,7 @@ def test_applications_sent_by_a_node_come_out_as_their_applicant_saw_them(tmp_pa
     assert row["Қаржыландыру көзі"] == "Демеушілер"
     assert row["Телефон нөмірі"] == "+7 701 234 56 78"
     assert row["Жобаның атауы"] == "Онлайн сурдоаударма"
-    assert row["Тізілімдегі нөмірі"] == "R00000001"
+    assert row["Орталық тізілімдегі нөмірі"] == "R00000001"
 
 
 # Labels, dates and encodings in each language -------------------------------------------
@@ -392,7 +392,7 @@ def test_a_document_the_registry_lacks_is_listed_as_not_received(tmp_path, regis
     assert "1 supporting document not at the registry yet" in result.output
     [row] = _xlsx_rows(_exported(tmp_path, "xlsx"))
     listed = row["Дополнительные документы"].split("\n")
-    assert listed[1] == "budget.pdf (в реестр не поступил)"
+    assert listed[1] == "budget.pdf (в центральный реестр не поступил)"
     assert (tmp_path / listed[0]).read_bytes() == b"%PDF-1 here"
 
 
