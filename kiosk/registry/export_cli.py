@@ -88,8 +88,8 @@ def export_command(
             ) from None
     if result.unreadable:
         click.echo(
-            f"{_count(len(result.unreadable), 'stored application')} could not be read and"
-            f" were left out (their region is unknown): {', '.join(result.unreadable)}",
+            f"{_count(len(result.unreadable), 'stored application')} could not be read, left out"
+            f" (their region is unknown): {', '.join(result.unreadable)}",
             err=True,
         )
     where = region or "any region"
@@ -124,7 +124,7 @@ def audit_command() -> None:
             f"the audit log is broken at row {verdict.broken_at}: {verdict.reason}"
             f" ({verdict.rows} rows before it are intact)"
         )
-    click.echo(f"{verdict.rows} rows, chain intact. Last hash: {verdict.head}")
+    click.echo(f"{_count(verdict.rows, 'row')}, chain intact. Last hash: {verdict.head}")
 
 
 def register(group: click.Group) -> None:

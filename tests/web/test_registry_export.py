@@ -516,7 +516,7 @@ def test_payloads_that_do_not_read_are_skipped_and_counted(tmp_path, registry):
         registry_cli, ["export", "--region", "KZ-75", str(tmp_path)], env=registry_env(registry)
     )
     assert result.exit_code == 0, result.output
-    assert "6 stored applications could not be read and were left out" in result.output
+    assert "6 stored applications could not be read, left out" in result.output
     assert "R00000002" in result.output and "R00000007" in result.output
     assert "Wrote 1 application for KZ-75" in result.output
     [row] = _xlsx_rows(_exported(tmp_path, "xlsx"))
