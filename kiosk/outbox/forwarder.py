@@ -41,7 +41,7 @@ from flask import Flask
 from .. import deposits, outbox, receipt, saved
 from ..db import connect
 from ..documents import store as documents
-from . import files, heartbeat
+from . import files, heartbeat, report
 from .transport import Registry, full_jitter, opener, registry_of
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ class Forwarder:
         self._since_purge = PURGE_EVERY_SECONDS
         self._resume_after_wait = False
         self._told_idle = False
+        self.reporter = report.Reporter(app)  # its own health, to the registry
 
     def step(self, db) -> Result | None:
         """Send one due item; None when nothing is due (or the queue is paused)."""
@@ -285,6 +286,7 @@ class Forwarder:
             self._since_purge = 0
         result = self.step(db)
         self._send_deposits(db)
+        self.reporter.after_turn(db, result.outcome.value if result else None)
         wait = self._pause_after(result, db)
         self._failures = self._failures + 1 if result and result.outcome is Outcome.RETRY else 0
         return wait

@@ -59,7 +59,7 @@ def create_registry_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(Path(values["INSTANCE"]).resolve()))
     app.config.update(values)
 
-    from . import api, files_api, saved_api, store
+    from . import api, files_api, reports_api, saved_api, store
 
     # The largest body any route takes, a tus chunk; each route bounds its own (an envelope
     # 1 MB, a saved application 64 KB). waitress takes its limits from this (kiosk/serving.py).
@@ -69,6 +69,7 @@ def create_registry_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     saved_api.init_app(app)
     files_api.init_app(app)
+    app.register_blueprint(reports_api.bp)
     from .. import i18n
     from . import admin_views
 

@@ -17,9 +17,11 @@ from .. import bundle, envelope, receipt
 from . import admins_cli, create_registry_app, export_cli, files_store, store
 from .database import get_db
 from .intake import AwaitingFiles, Refused, accept, registry_key
+from .nodes_cli import nodes_command
 
 registry_cli = click.Group("registry", help="The reference central registry.")
 export_cli.register(registry_cli)  # export, audit: the commissions' exports and their log
+registry_cli.add_command(nodes_command)
 admins_cli.attach(registry_cli)  # add-admin, disable-admin: the web pages' accounts
 
 
