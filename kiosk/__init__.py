@@ -86,4 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     staff.init_app(app)
     speech.init_app(app)
     app.register_blueprint(health.bp)
+    from . import metrics
+
+    metrics.init_app(app)
     return app

@@ -58,6 +58,7 @@ DEFAULTS = {
     # on: the "Supporting documents" page on the web and in assisted mode (never on a
     # public kiosk); off: no such page anywhere
     "KIOSK_DOCUMENTS": "on",
+    "KIOSK_METRICS_TOKEN": "",  # empty: GET /metrics from this host only (docs/metrics.md)
 }
 
 # http(s)://host[:port], nothing else: the start of every address printed on a receipt.
@@ -207,4 +208,5 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "SMTP_PORT": _int("KIOSK_SMTP_PORT", env["KIOSK_SMTP_PORT"]),
         "MAIL_FROM": env["KIOSK_MAIL_FROM"],
         "DOCUMENTS": _switch("KIOSK_DOCUMENTS", env["KIOSK_DOCUMENTS"]),
+        "METRICS_TOKEN": env["KIOSK_METRICS_TOKEN"],
     }

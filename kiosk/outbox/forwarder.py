@@ -41,6 +41,7 @@ from flask import Flask
 from .. import deposits, outbox, receipt, saved
 from ..db import connect
 from ..documents import store as documents
+from ..metrics import counted
 from . import files, heartbeat, report
 from .transport import Registry, full_jitter, opener, registry_of
 
@@ -164,6 +165,7 @@ class Forwarder:
         self._told_idle = False
         self.reporter = report.Reporter(app)  # its own health, to the registry
 
+    @counted  # attempts and their time, by outcome (kiosk/metrics.py)
     def step(self, db) -> Result | None:
         """Send one due item; None when nothing is due (or the queue is paused)."""
         if outbox.paused(db):

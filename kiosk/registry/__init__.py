@@ -22,6 +22,7 @@ DEFAULTS = {
     "REGISTRY_INSTANCE": str(ROOT / "instance" / "registry"),
     "REGISTRY_DATABASE_URL": "",  # postgresql://…; empty: SQLite in the instance folder
     "REGISTRY_LIMIT_SAVED_MISSES": "120 per 15 minutes",  # saved look-ups finding nothing, per node
+    "REGISTRY_METRICS_TOKEN": "",  # empty: GET /metrics from this host only (docs/metrics.md)
     "REGISTRY_SECRET_KEY": "",  # signs the admin pages' session; empty: kept in the instance folder
 }
 
@@ -48,6 +49,7 @@ def settings(environ: dict[str, str] | None = None) -> dict:
         "PRIVATE_KEY": instance / "registry_key",
         "RECEIPT_KEY": instance / "receipt_key",
         "LIMIT_SAVED_MISSES": env["REGISTRY_LIMIT_SAVED_MISSES"],
+        "METRICS_TOKEN": env["REGISTRY_METRICS_TOKEN"],
         "SECRET_KEY": env["REGISTRY_SECRET_KEY"],  # empty: admin_views.kept_secret_key
     }
 
@@ -77,4 +79,7 @@ def create_registry_app(config: dict | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
     i18n.init_app(app)
     admin_views.init_app(app)
+    from . import metrics
+
+    metrics.init_app(app)
     return app
