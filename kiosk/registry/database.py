@@ -102,9 +102,9 @@ class PostgresDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, pool: Any) -> None:
-        self.pool = pool
-        self.conn = pool.getconn()
+    def __init__(self, conn: Any, release: Any) -> None:
+        self.conn = conn
+        self._release = release  # gives the connection back to its pool, or closes it
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         import psycopg
@@ -133,7 +133,7 @@ class PostgresDatabase:
             raise Unavailable(str(error)) from error
 
     def close(self) -> None:
-        self.pool.putconn(self.conn)
+        self._release(self.conn)
 
 
 def _pyformat(sql: str) -> str:
@@ -159,28 +159,46 @@ def _pool(url: str) -> Any:
             timeout=10,
             open=True,
         )
-        atexit.register(pool.close)
+        atexit.register(_close_if_own, key)  # a forked child inherits this: it closes only its own
         _pools[key] = pool
     return _pools[key]
 
 
-def open_database(config: dict) -> Database:
-    """A connection to the registry's database as `config` names it."""
+def _close_if_own(key: tuple[int, str]) -> None:
+    pool = _pools.pop(key, None) if key[0] == os.getpid() else None
+    if pool is not None:
+        pool.close()
+
+
+def open_database(config: dict, *, pooled: bool = True) -> Database:
+    """A connection to the registry's database as `config` names it.
+
+    `pooled=False` opens a connection of its own, closed with it: for the migrations
+    at start, which gunicorn's master runs before it forks its workers.
+    """
     url = config.get("DATABASE_URL") or ""
     if not url:
         return SqliteDatabase(config["DATABASE"])
+    import psycopg
     from psycopg_pool import PoolTimeout
 
     try:
-        return PostgresDatabase(_pool(url))
-    except PoolTimeout as error:
+        if not pooled:
+            return PostgresDatabase(psycopg.connect(url, autocommit=True), _close_connection)
+        pool = _pool(url)
+        return PostgresDatabase(pool.getconn(), pool.putconn)
+    except (PoolTimeout, psycopg.OperationalError) as error:
         raise Unavailable(str(error)) from error
+
+
+def _close_connection(conn: Any) -> None:
+    conn.close()
 
 
 def close_pools() -> None:
     """Close this process's pools (tests that drop a database first)."""
     for key in [key for key in _pools if key[0] == os.getpid()]:
-        _pools.pop(key).close()
+        _close_if_own(key)
 
 
 def get_db() -> Database:
@@ -197,9 +215,9 @@ def _close(_error: BaseException | None = None) -> None:
 
 
 @contextmanager
-def connected(config: dict) -> Iterator[Database]:
+def connected(config: dict, *, pooled: bool = True) -> Iterator[Database]:
     """A connection for a command or a test, outside any request."""
-    database = open_database(config)
+    database = open_database(config, pooled=pooled)
     try:
         yield database
     finally:

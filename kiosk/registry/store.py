@@ -125,6 +125,6 @@ def count(db: Database) -> int:
 
 def init_app(app: Flask) -> None:
     """Bring the schema up to date before the first request; connections per request."""
-    with database.connected(app.config) as db:
+    with database.connected(app.config, pooled=False) as db:
         migrations.migrate(db)
     database.init_app(app)
