@@ -156,7 +156,8 @@ def _pool(url: str) -> Any:
             max_size=int(os.environ.get("REGISTRY_POOL_SIZE", "8")),
             kwargs={"autocommit": True},
             check=ConnectionPool.check_connection,  # a server restarted: no dead connection lent
-            timeout=10,
+            # How long a request waits for a connection before its 503: the server may be away.
+            timeout=float(os.environ.get("REGISTRY_POOL_TIMEOUT", "5")),
             open=True,
         )
         atexit.register(_close_if_own, key)  # a forked child inherits this: it closes only its own
