@@ -1,6 +1,7 @@
 """Applications per second the registry takes: SQLite with 1 worker, PostgreSQL with 1 and 4.
 
-`python bench/registry.py` (options --nodes 200, --per-node 100, --threads 16, --faults)
+`python bench/registry.py` (options --nodes 200, --per-node 100, --threads 16, --processes 4,
+--faults)
 starts a throwaway PostgreSQL (tests/postgres.py), then for each setting serves the
 registry as README deploys it (gunicorn, deploy/gunicorn.conf.py) on 127.0.0.1, and lets
 the simulated nodes of tests/registry_load.py deliver every application: each envelope
@@ -49,7 +50,14 @@ def run(backend: str, workers: int, args, server) -> dict:
     try:
         stop = killing(registry, every=2.0) if args.faults else (lambda: None)
         started = time.perf_counter()
-        tally = deliver_all(registry.port, nodes, signing, threads=args.threads, **faults)
+        tally = deliver_all(
+            registry.port,
+            nodes,
+            signing,
+            threads=args.threads,
+            processes=args.processes,
+            **faults,
+        )
         seconds = time.perf_counter() - started
         stop()
     finally:
@@ -76,10 +84,12 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--per-node", type=int, default=100)
     parser.add_argument("--threads", type=int, default=16, help="nodes delivering at once")
+    parser.add_argument("--processes", type=int, default=4, help="client processes")
     parser.add_argument("--faults", action="store_true", help="lost answers, repeats, kills")
     args = parser.parse_args()
     print(
-        f"{args.nodes} nodes × {args.per_node} applications, {args.threads} at once;"
+        f"{args.nodes} nodes × {args.per_node} applications, {args.threads} at once"
+        f" from {args.processes} client processes;"
         f" faults {'on' if args.faults else 'off'}; {os.cpu_count()} CPUs,"
         f" Python {platform.python_version()}"
     )

@@ -51,6 +51,13 @@ FUNDING_SOURCES = {
     "mixed": _l("Mixed: more than one of these"),
 }
 
+# How an applicant agreed to an application a social worker filled in with them.
+CONSENT_METHODS = {
+    "signed_paper": _l("They signed the paper consent form"),
+    "read_aloud": _l("I read the declaration aloud and they agreed"),
+    "typed_themselves": _l("They read it on the screen and agreed themselves"),
+}
+
 
 class Limit:
     """Maximum lengths and sizes of answers, in characters or people."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -184,8 +185,51 @@ def deliver(
                 assert again["registry_id"] == node.receipts[submission_id]["registry_id"]
 
 
-def deliver_all(port: int, nodes, signing_key, *, threads: int, seed: int = 2, **faults) -> Tally:
-    """Every node delivers its outbox, `threads` nodes at a time."""
+def deliver_all(
+    port: int, nodes, signing_key, *, threads: int, processes: int = 1, seed: int = 2, **faults
+) -> Tally:
+    """Every node delivers its outbox, `threads` nodes at a time.
+
+    With `processes` > 1 the nodes are shared among that many forked client processes (a
+    Python process's threads share one core's worth of CPU: one client process can be
+    the bottleneck rather than the registry). Their receipts come back to `nodes`.
+    """
+    if processes == 1:
+        return _deliver_here(port, nodes, signing_key, threads=threads, seed=seed, **faults)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    share = max(1, threads // processes)
+    children = [
+        context.Process(
+            target=_deliver_in_child,
+            args=(results, port, nodes[n::processes], signing_key, share, seed + n, faults),
+        )
+        for n in range(processes)
+    ]
+    for child in children:
+        child.start()
+    tally = Tally()
+    by_id = {node.node_id: node for node in nodes}
+    for _ in children:
+        counts, receipts = results.get()
+        tally.add(**counts)
+        for node_id, held in receipts.items():
+            by_id[node_id].receipts.update(held)
+    for child in children:
+        child.join()
+    return tally
+
+
+def _deliver_in_child(results, port, nodes, signing_key, threads, seed, faults) -> None:
+    tally = _deliver_here(port, nodes, signing_key, threads=threads, seed=seed, **faults)
+    counts = {name: getattr(tally, name) for name in COUNTS}
+    results.put((counts, {node.node_id: node.receipts for node in nodes}))
+
+
+COUNTS = ("sent", "created", "already", "lost", "failed", "repeats")
+
+
+def _deliver_here(port: int, nodes, signing_key, *, threads: int, seed: int, **faults) -> Tally:
     tally = Tally()
     queue = list(nodes)
     lock = threading.Lock()

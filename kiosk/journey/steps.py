@@ -12,13 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-import phonenumbers
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
-from .. import competition
+from .. import competition, phones
 from ..i18n import format_month
 from ..spoken import digit_groups, seen_and_heard
 from . import forms
@@ -174,7 +173,7 @@ def _display(form: FlaskForm, name: str, answers: dict) -> list[str]:
             lines[-1] = f"{lines[-1]}: {answers['other_group']}"
         return lines
     if name == "phone" and value:
-        return [_phone(value)]
+        return [phones.grouped(value)]
     if name in ("iin", "bin") and value:
         # Twelve digits, as on the document, but heard one by one: as one number a voice
         # reads "880215300124" as eight hundred and eighty billion and so on.
@@ -186,16 +185,6 @@ def _display(form: FlaskForm, name: str, answers: dict) -> list[str]:
     if choices:
         return [_choice_label({c.value: c.label for c in choices}, value)]
     return str(value or "").split("\n")
-
-
-def _phone(value: str) -> str:
-    """A Kazakhstan number grouped as the contact page's hint writes it, +7 701 234 56 78,
-    which a voice reads in the same groups; any other number in the international format."""
-    number = phonenumbers.parse(value, "KZ")
-    national = str(number.national_number)
-    if number.country_code == 7 and len(national) == 10:
-        return f"+7 {national[:3]} {national[3:6]} {national[6:8]} {national[8:]}"
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _start_date(answers: dict) -> str:

@@ -25,11 +25,9 @@ from flask import Flask
 from flask_babel import Babel, force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
-from .. import competition
+from .. import competition, phones
 from ..config import ROOT
 from ..i18n import LANGUAGES, format_moment, format_month
-from ..journey.steps import _phone as shown_phone  # the check page's own grouping
-from ..staff.forms import CONSENT_METHODS
 
 # The columns, in order: a stable English key (JSON Lines' field name) and its header.
 COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -180,7 +178,7 @@ def values(stored: Stored, lang: str, documents: Value) -> dict[str, Value]:
         "region": _region(given["region"], lang),
         "settlement": _text(project["settlement"]),
         "contact_name": _text(contact["name"]),
-        "phone": Value(phone, shown_phone(phone)),
+        "phone": Value(phone, phones.grouped(phone)),
         "email": _text(contact.get("email")),
         "project_title": _text(project["title"]),
         "target_groups": _groups(project),
@@ -194,7 +192,7 @@ def values(stored: Stored, lang: str, documents: Value) -> dict[str, Value]:
         "assisted": yes_no,
         "centre": _text(assisted["centre"] if assisted else None),
         "consent_method": _choice(
-            CONSENT_METHODS, assisted["consent_method"] if assisted else None
+            competition.CONSENT_METHODS, assisted["consent_method"] if assisted else None
         ),
         "worker_id": _text(assisted["worker_id"] if assisted else None),
         "documents": documents,

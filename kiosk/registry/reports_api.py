@@ -21,8 +21,7 @@ from ..competition import regions
 from . import reports_store
 from .auth import authenticate
 from .database import get_db
-from .intake import Refused, refused_answer
-from .saved_api import _json_object
+from .intake import Refused, json_object, refused_answer
 
 bp = Blueprint("registry_reports", __name__)
 bp.register_error_handler(Refused, refused_answer)
@@ -66,7 +65,7 @@ def node_report():
     """Keep the report as this node's latest; 200 with the time the registry received it."""
     db = get_db()
     g.node = authenticate(db)
-    _text, body = _json_object(MAX_BYTES, "a report is at most 64 KB")
+    _text, body = json_object(MAX_BYTES, "a report is at most 64 KB")
     received_at = _now()
     found = problems(body, received_at)
     if found:

@@ -17,21 +17,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_limiter import Limiter
 from limits import parse_many
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..config import ConfigError
 from ..limits import count_failure, failures_wait
 from . import saved_store
 from .auth import authenticate
 from .database import get_db
-from .intake import Refused, problem, refused_answer
+from .intake import Refused, json_object, problem, refused_answer
 
 bp = Blueprint("registry_saved", __name__)
 
@@ -183,7 +181,7 @@ def _too_many(wait: int):
 
 def _claim_from_request() -> str:
     """The token in `{"claim": …}`; Refused (400, 413, 422) otherwise, never quoting it."""
-    _text, body = _json_object(MAX_CLAIM_BYTES, "a claim is at most 1 KB")
+    _text, body = json_object(MAX_CLAIM_BYTES, "a claim is at most 1 KB")
     if body.keys() != {"claim"}:
         raise Refused(422, "the body must have the one key claim")
     token = body["claim"]
@@ -214,40 +212,11 @@ def _blob_from_request() -> tuple[str, datetime]:
 
     Reasons name keys and rules, never values: they may be logged on the node.
     """
-    text, blob = _json_object(MAX_BYTES, "a saved application is at most 64 KB")
+    text, blob = json_object(MAX_BYTES, "a saved application is at most 64 KB")
     problems = blob_problems(blob)
     if problems:
         raise Refused(422, "; ".join(problems))
     return text, datetime.fromisoformat(blob["expires_at"])
-
-
-def _json_object(max_bytes: int, too_large: str) -> tuple[str, dict]:
-    """The body as text and as one JSON object in UTF-8; Refused (413, 400) otherwise."""
-    request.max_content_length = max_bytes
-    try:
-        data = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise Refused(413, too_large) from None
-    try:
-        text = data.decode("utf-8")
-        body = json.loads(text, object_pairs_hook=_no_repeats, parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Refused(400, "the body must be one JSON object in UTF-8") from None
-    if not isinstance(body, dict):
-        raise Refused(400, "the body must be one JSON object in UTF-8")
-    return text, body
-
-
-def _no_repeats(pairs: list[tuple[str, object]]) -> dict:
-    """A key given twice could be read one way here and another way by a node: refused."""
-    keys = [key for key, _value in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("a key is repeated")
-    return dict(pairs)
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")  # NaN and Infinity, which json.loads would take
 
 
 def blob_problems(blob: dict) -> list[str]:

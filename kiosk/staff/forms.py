@@ -7,15 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 
+from ..competition import CONSENT_METHODS
 from ..journey.forms import DeclarationForm
 from ..validators import Choice, HasLetter, MaxLength, Required, clean_line
 from . import accounts
-
-CONSENT_METHODS = {
-    "signed_paper": _l("They signed the paper consent form"),
-    "read_aloud": _l("I read the declaration aloud and they agreed"),
-    "typed_themselves": _l("They read it on the screen and agreed themselves"),
-}
 
 
 class LoginForm(FlaskForm):
