@@ -64,7 +64,6 @@ class Cleaned:
     sha256: str  # lower-case hex of SHA-256(data)
 
 
-
 EXTENSIONS = {
     Documents.PDF: ".pdf",
     Documents.JPEG: ".jpg",
