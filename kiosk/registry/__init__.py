@@ -24,6 +24,7 @@ DEFAULTS = {
     "REGISTRY_LIMIT_SAVED_MISSES": "120 per 15 minutes",  # saved look-ups finding nothing, per node
     "REGISTRY_METRICS_TOKEN": "",  # empty: GET /metrics from this host only (docs/metrics.md)
     "REGISTRY_SECRET_KEY": "",  # signs the admin pages' session; empty: kept in the instance folder
+    "REGISTRY_TRUSTED_PROXY": "",  # nginx's address (127.0.0.1) whose X-Forwarded-* count
 }
 
 
@@ -51,6 +52,7 @@ def settings(environ: dict[str, str] | None = None) -> dict:
         "LIMIT_SAVED_MISSES": env["REGISTRY_LIMIT_SAVED_MISSES"],
         "METRICS_TOKEN": env["REGISTRY_METRICS_TOKEN"],
         "SECRET_KEY": env["REGISTRY_SECRET_KEY"],  # empty: admin_views.kept_secret_key
+        "TRUSTED_PROXY": env["REGISTRY_TRUSTED_PROXY"].strip(),  # admin_views.FromTrustedProxy
     }
 
 

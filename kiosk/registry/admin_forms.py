@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, Form, PasswordField, SelectField, StringField
 
 from ..validators import Required, clean_line
 
@@ -24,3 +24,14 @@ class LoginForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """Only a CSRF token: for one-button actions (Sign out)."""
+
+
+class NodesFilter(Form):
+    """Which nodes the nodes page lists: a GET form (no token: it changes nothing).
+
+    The region's choices are the regions in the page's language, set by the view
+    (admin_views.nodes_filter); a region the list does not know reads as every region.
+    """
+
+    attention = BooleanField(_l("Only nodes that need attention"))
+    region = SelectField(_l("Region"), validate_choice=False)

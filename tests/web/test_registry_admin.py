@@ -9,20 +9,40 @@ Russian page.
 
 from __future__ import annotations
 
+import http.client
+import importlib.util
+import math
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from click.testing import CliRunner
 
-from kiosk.registry import admins, audit_log, database, reports_store, store
+from kiosk.competition import regions
+from kiosk.registry import (
+    admin_views,
+    admins,
+    audit_log,
+    database,
+    reports_api,
+    reports_store,
+    store,
+)
+from kiosk.registry import settings as registry_settings
 from kiosk.registry.cli import registry_cli
 from tests.forwarding import make_registry, registry_env
 from tests.helpers import token
+from tests.nginx import nginx, ssl_context, waitress
+from tests.postgres import postgres_server
+from tests.registry_load import GunicornRegistry
 from tests.web.test_languages import REFERENCE, _english_words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -490,6 +510,513 @@ def test_the_nodes_page_with_everything_it_loads_is_within_30_kb(registry, admin
     assert total <= 30 * 1024, total
 
 
+# A page at a time ----------------------------------------------------------------------------
+
+PER_PAGE = admin_views.PER_PAGE
+
+
+def _flagged_and_plain(registry, flagged: int, plain: int, **report) -> None:
+    """`flagged` nodes f-01… that have never reported (silent) and `plain` nodes p-01… that
+    reported just now with nothing to act on, in one transaction."""
+    now = datetime.now(UTC)
+    with database.connected(registry.config) as db, db.transaction():
+        for n in range(1, flagged + 1):
+            store.add_node(db, f"f-{n:02d}", "key")
+        for n in range(1, plain + 1):
+            store.add_node(db, f"p-{n:02d}", "key")
+            reports_store.record(db, f"p-{n:02d}", _report(now, **report), now)
+
+
+def _title(page: str) -> str:
+    return _text(re.search(r"<title>(.*?)</title>", page, re.S)[1])
+
+
+def _pagination(page: str) -> str | None:
+    match = re.search(r'<nav class="pagination"[^>]*>.*?</nav>', page, re.S)
+    return match[0] if match else None
+
+
+def _link(html: str, text: str) -> str | None:
+    """The href of the link whose text is `text` (hidden arrows left out), or None."""
+    for href, inner in re.findall(r'<a href="([^"]+)"[^>]*>(.*?)</a>', html, re.S):
+        if re.sub(r'<span aria-hidden="true">[^<]*</span>', "", inner).strip() == text:
+            return href.replace("&amp;", "&")
+    return None
+
+
+def test_the_nodes_come_a_page_at_a_time_flagged_first(registry, admin):
+    flagged, plain = PER_PAGE + 2, PER_PAGE + 3  # three pages, the second both kinds
+    _flagged_and_plain(registry, flagged, plain)
+    client = _client(registry)
+    _sign_in(client)
+    url, seen, titles = "/admin/nodes", [], []
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        rows = list(_rows(page.text))
+        assert 1 <= len(rows) <= PER_PAGE
+        seen += rows
+        titles.append(_title(page.text))
+        # The summary is of every node, whichever page is shown.
+        assert f"{flagged + plain} nodes, {flagged} need attention." in _text(page.text)
+        first = len(seen) - len(rows) + 1
+        shown = f"Showing nodes {first} to {len(seen)} of {flagged + plain}."
+        assert shown in _text(page.text), url
+        url = _link(page.text, "Next page")
+    expected = [f"f-{n:02d}" for n in range(1, flagged + 1)]
+    expected += [f"p-{n:02d}" for n in range(1, plain + 1)]
+    assert seen == expected
+    assert titles == [
+        f"Nodes, page {n} of 3 – Best Social Projects: central registry" for n in (1, 2, 3)
+    ]
+
+
+def test_the_page_links_are_a_named_nav_with_the_current_page_marked(registry, admin):
+    _flagged_and_plain(registry, 0, 2 * PER_PAGE + 1)
+    client = _client(registry)
+    _sign_in(client)
+    first, second, last = (client.get(f"/admin/nodes{q}").text for q in ("", "?page=2", "?page=3"))
+    nav = _pagination(second)
+    assert nav.startswith('<nav class="pagination" aria-label="Pages of the list">')
+    [current] = re.findall(r"<[^>]+aria-current[^>]*>.*?</span></span>", nav, re.S)
+    assert 'aria-current="page"' in current and _text(current) == "Page 2 2"
+    assert not re.search(r"<a [^>]*aria-current", nav)  # text, not a link to itself
+    assert _link(nav, "Previous page") == "/admin/nodes"  # page 1 has no number on it
+    assert _link(nav, "Next page") == "/admin/nodes?page=3"
+    assert re.search(r'<a href="/admin/nodes\?page=3" rel="next">Next page<span', nav)
+    numbers = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)">(\d+)</a>', nav)
+    assert numbers == [("/admin/nodes", "Page 1", "1"), ("/admin/nodes?page=3", "Page 3", "3")]
+    assert _link(_pagination(first), "Previous page") is None
+    assert _link(_pagination(last), "Next page") is None
+    kazakh = client.get("/admin/nodes?page=2&lang=kk").text
+    assert 'aria-label="Тізім беттері"' in kazakh and _link(kazakh, "Алдыңғы бет")
+    assert 'aria-label="3-бет"' in kazakh and _link(kazakh, "Келесі бет")
+
+
+def test_one_page_has_no_page_links(registry, admin):
+    _flagged_and_plain(registry, 1, PER_PAGE - 1)
+    client = _client(registry)
+    _sign_in(client)
+    page = client.get("/admin/nodes").text
+    assert len(_rows(page)) == PER_PAGE and _pagination(page) is None
+    assert "Showing nodes" not in page and _title(page).startswith("Nodes – ")
+
+
+@pytest.mark.parametrize(
+    ("number", "pages", "links"),
+    [
+        (1, 1, [1]),
+        (1, 3, [1, 2, 3]),
+        (1, 84, [1, 2, None, 84]),
+        (3, 84, [1, 2, 3, 4, None, 84]),
+        (5, 84, [1, None, 4, 5, 6, None, 84]),
+        (84, 84, [1, None, 83, 84]),
+        (4, 7, [1, 2, 3, 4, 5, 6, 7]),  # a gap of one page is that page, not an ellipsis
+    ],
+)
+def test_the_page_links_are_the_first_the_last_and_the_neighbours(number, pages, links):
+    assert admin_views.page_links(number, pages) == links
+
+
+def test_a_page_past_the_end_or_not_a_number_is_never_an_error(registry, admin):
+    _flagged_and_plain(registry, PER_PAGE + 1, 2 * PER_PAGE - 1)  # 3 pages; attention: 2
+    client = _client(registry)
+    _sign_in(client)
+    past = {"4": "?page=3", "99": "?page=3", "9" * 40: "?page=3"}
+    past["99&attention=y"] = "?attention=y&page=2"
+    for asked, last in past.items():
+        answer = client.get(f"/admin/nodes?page={asked}")
+        assert answer.status_code == 302 and answer.headers["Location"] == f"/admin/nodes{last}"
+        page = client.get(answer.headers["Location"]).text
+        assert "There is no page with that number. This is the last page." in page, asked
+    for asked in ("0", "-1", "two", "2.5", "١", "%00", "1e3"):
+        answer = client.get(f"/admin/nodes?page={asked}")
+        assert answer.status_code == 302 and answer.headers["Location"] == "/admin/nodes", asked
+        assert "There is no page" not in client.get("/admin/nodes").text
+    unknown = client.get("/admin/nodes?region=KZ-00&attention=y&page=2")
+    assert unknown.headers["Location"] == "/admin/nodes?attention=y&page=2"
+    # The empty values a GET form sends with "All regions" need no second request.
+    assert client.get("/admin/nodes?region=&page=2").status_code == 200
+
+
+def _filter_nodes(registry) -> None:
+    """Flagged and plain nodes in Almaty (KZ-75) and Astana (KZ-71), and one never heard of."""
+    now, old = datetime.now(UTC), datetime.now(UTC) - timedelta(hours=30)
+    sent = {
+        "a-almaty-late": (_report(old, region="KZ-75"), old),
+        "b-almaty-fine": (_report(now, region="KZ-75"), now),
+        "c-astana-late": (_report(old, region="KZ-71"), old),
+        "d-astana-fine": (_report(now, region="KZ-71"), now),
+        "e-never": None,
+    }
+    _nodes(registry, sent)
+
+
+@pytest.mark.parametrize(
+    ("query", "listed", "shown"),
+    [
+        ("?attention=y", ["a-almaty-late", "c-astana-late", "e-never"], "1 to 3 of 3"),
+        ("?region=KZ-75", ["a-almaty-late", "b-almaty-fine"], "1 to 2 of 2"),
+        ("?attention=y&region=KZ-71", ["c-astana-late"], "1 to 1 of 1"),
+    ],
+)
+def test_the_filter_keeps_to_nodes_needing_attention_or_one_region(
+    registry, admin, query, listed, shown
+):
+    _filter_nodes(registry)
+    client = _client(registry)
+    _sign_in(client)
+    page = client.get(f"/admin/nodes{query}").text
+    assert list(_rows(page)) == listed
+    assert f"Showing nodes {shown}." in _text(page)
+    assert "5 nodes, 3 need attention." in _text(page)  # the summary is of every node
+    form = re.search(
+        r'<form method="get" action="/admin/nodes" class="filters">.*?</form>', page, re.S
+    )[0]
+    checkbox = re.search(r'<input [^>]*id="attention"[^>]*>', form)[0]
+    assert ("checked" in checkbox) == ("attention=y" in query)
+    chosen = re.findall(r'<option value="([^"]*)" selected>', form)
+    assert chosen == [re.search(r"region=([A-Z0-9-]+)", query)[1] if "region" in query else ""]
+    options = re.findall(r'<option value="([^"]*)"', form)
+    assert options[0] == "" and len(options) == 21 and "KZ-75" in options  # every region
+    assert re.search(r'<label class="label" for="region">Region</label>', form)
+    assert 'aria-describedby="region-hint"' in form and 'id="region-hint"' in form
+
+
+def test_the_region_names_and_the_filter_read_in_the_pages_language(registry, admin):
+    _filter_nodes(registry)
+    client = _client(registry, "kk")
+    _sign_in(client)
+    page = client.get("/admin/nodes?region=KZ-75").text
+    assert '<option value="KZ-75" selected>Алматы қаласы' in page
+    assert '<option value="">Барлық өңірлер' in page
+    assert "Тек назар аударуды қажет ететін түйіндер" in page
+    assert "Барлығы 2 түйін, көрсетілгендері: 1–2." in _text(page)
+
+
+def test_a_filter_that_matches_nothing_says_so_and_offers_every_node(registry, admin):
+    _filter_nodes(registry)
+    client = _client(registry, "ru")
+    _sign_in(client)
+    page = client.get("/admin/nodes?attention=y&region=KZ-19").text
+    assert "<table" not in page and _pagination(page) is None
+    assert "Ни один узел не подходит под выбранные условия." in page
+    assert _link(page, "Показать все узлы") == "/admin/nodes"
+    assert "5 узлов, из них 3 требуют внимания." in _text(page)
+
+
+def test_the_language_switch_keeps_the_page_and_the_filter(registry, admin):
+    _flagged_and_plain(registry, 2 * PER_PAGE + 1, 0)
+    client = _client(registry)
+    _sign_in(client)
+    page = client.get("/admin/nodes?attention=y&page=2").text
+    switch = re.search(r'<a href="([^"]+)" lang="kk"', page)[1].replace("&amp;", "&")
+    assert switch == "/admin/nodes?attention=y&page=2&lang=kk"
+    kazakh = client.get(switch)
+    assert kazakh.status_code == 200 and '<html lang="kk"' in kazakh.text
+    assert list(_rows(kazakh.text)) == list(_rows(page))
+
+
+# What a page weighs --------------------------------------------------------------------------
+
+BUDGET = 30 * 1024  # every page with everything it loads, fonts apart (test_page_weight.py)
+SPARE = 2 * 1024  # "well under": room for a longer translation or a longer kiosk name
+LOADS = re.compile(r'<(?:link|script|img)\b[^>]*\b(?:href|src)="([^"]+)"')
+LONG_CENTRE = (
+    "Түркістан облысы әкімдігінің жұмыспен қамтуды үйлестіру және әлеуметтік бағдарламалар"
+    " басқармасының «Түркістан облысы Сарыағаш ауданының арнаулы әлеуметтік қызметтер көрсету"
+    " орталығы» коммуналдық мемлекеттік мекемесі"
+)[: reports_api.LENGTHS["centre"]]
+
+
+def _build_assets() -> None:
+    """The minified stylesheets, as `make run` serves them (scripts/build_assets.py)."""
+    spec = importlib.util.spec_from_file_location("build_assets", ROOT / "scripts/build_assets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build()
+
+
+def _weight(client, page: str) -> int:
+    """The page and everything it loads, as tests/web/test_page_weight.py counts it."""
+    total = len(page.encode())
+    for url in LOADS.findall(page):
+        if url.startswith("data:") or url.endswith(".woff2"):
+            continue  # inline, or the two preloaded fonts: exempt
+        loaded = client.get(url)
+        assert loaded.status_code == 200, url
+        total += len(loaded.data)
+    return total
+
+
+def _five_hundred_nodes(registry) -> None:
+    """500 nodes, each centre's name as long as a report may carry it, spread over every
+    region; the first 150 with every flag at once (the heaviest rows there can be), the
+    others with nothing to act on."""
+    now, old = datetime.now(UTC), datetime.now(UTC) - timedelta(hours=30)
+    codes = list(regions())
+    troubled = {
+        "outbox": {"queued": 3, "sending": 1, "waiting": 12340, "delivered": 9, "dead": 2345},
+        "oldest_waiting_seconds": 40 * 3600,
+        "disk_free_bytes": 300 * 1024**2,
+    }
+    with database.connected(registry.config) as db, db.transaction():
+        for n in range(500):
+            node_id = f"kz-{n:03d}-sarygash-kiosk"
+            store.add_node(db, node_id, "key")
+            fields = {"kiosk_id": f"Киоск {n % 9 + 1}", "centre": LONG_CENTRE}
+            fields["region"] = codes[n % len(codes)]
+            if n < 150:
+                report = _report(old + timedelta(minutes=9), **fields, **troubled)
+                reports_store.record(db, node_id, report, old)
+            else:
+                reports_store.record(db, node_id, _report(now, **fields), now)
+
+
+def test_every_page_of_500_nodes_stays_well_under_30_kb_in_every_language(tmp_path):
+    _build_assets()
+    registry = make_registry(tmp_path / "registry", ADMIN_LIMIT_LOGIN="1000 per minute")
+    with database.connected(registry.config) as db:
+        admins.add(db, "aliya", PASSWORD)
+    _five_hundred_nodes(registry)
+    assert len(LONG_CENTRE) == 200
+    pages = math.ceil(500 / PER_PAGE)
+    queries = ["", "?page=2", f"?page={pages // 2}", f"?page={pages}", "?attention=y"]
+    queries += ["?attention=y&page=2", "?region=KZ-59", "?attention=y&region=KZ-63&page=2"]
+    weights = {}
+    for lang in ("kk", "ru", "en"):
+        client = _client(registry, lang)
+        _sign_in(client)
+        for query in queries:
+            answer = client.get(f"/admin/nodes{query}")
+            assert answer.status_code == 200, (lang, query)
+            assert len(_rows(answer.text)) >= 1, (lang, query)
+            weights[f"{lang} {query or 'page 1'}"] = _weight(client, answer.text)
+        first = client.get("/admin/nodes").text
+        assert len(_rows(first)) == PER_PAGE and "2345" in first  # every flag, a full page
+    heaviest = max(weights, key=weights.get)
+    assert weights[heaviest] <= BUDGET - SPARE, (heaviest, weights)
+
+
+# When the database is away ------------------------------------------------------------------
+
+UNAVAILABLE = {
+    "ru": ("Сейчас центральный реестр недоступен", "Попробовать снова"),
+    "kk": ("Орталық тізілім қазір қолжетімсіз", "Қайталап көру"),
+}
+
+
+def _in_parallel(**calls) -> dict:
+    """Each call in a thread of its own (each waits out the database), their answers by name."""
+    answers = {}
+
+    def run(name, call):
+        answers[name] = call()
+
+    threads = [threading.Thread(target=run, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def _assert_unavailable_page(answer, lang: str, again: str) -> None:
+    """A translated HTML page, 503 with the API's Retry-After, with nothing in English."""
+    heading, try_again = UNAVAILABLE[lang]
+    assert answer.status_code == 503 and answer.mimetype == "text/html"
+    assert answer.headers["Retry-After"] == "30"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    page = answer.text
+    assert f'<html lang="{lang}"' in page
+    assert re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S)[1] == heading
+    assert _title(page).startswith(f"{heading} – ")
+    assert _link(page, try_again) == again
+    parser = _ReadableText()
+    parser.feed(page)
+    english = _english_words() - {"english"}
+    found = {w for w in re.findall(r"[A-Za-z]{3,}", " ".join(parser.parts)) if w.lower() in english}
+    assert not found, found
+
+
+def test_a_database_locked_too_long_gives_a_page_here_and_json_to_the_api(tmp_path):
+    registry = make_registry(tmp_path / "registry", ADMIN_LIMIT_LOGIN="1000 per minute")
+    with database.connected(registry.config) as db:
+        admins.add(db, "aliya", PASSWORD)
+        node_token = store.add_node(db, "node-a", "key")
+    client = _client(registry, "ru")
+    data = {"csrf_token": token(client.get("/admin/login").text), "username": "aliya"}
+    data["password"] = PASSWORD
+    now = datetime.now(UTC)
+    holder = database.open_database(registry.config)
+    holder.execute("BEGIN IMMEDIATE")  # another writer keeps the lock past the busy timeout
+    try:
+        answers = _in_parallel(
+            page=lambda: client.post("/admin/login", data=data),
+            api=lambda: registry.test_client().post(
+                "/api/v1/nodes/report",
+                json=_report(now),
+                headers={"Authorization": f"Bearer {node_token}"},
+            ),
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    _assert_unavailable_page(answers["page"], "ru", "/admin/login")
+    api = answers["api"]
+    assert api.status_code == 503 and api.mimetype == "application/json"
+    assert api.headers["Retry-After"] == "30" and "unavailable" in api.json["error"]
+    # Once the lock is gone, the same form signs in.
+    assert client.post("/admin/login", data=data).status_code == 303
+
+
+def test_postgresql_stopped_gives_a_page_here_and_json_to_the_api(tmp_path):
+    # A server of this test's own: stopping the session's one would fail every other test.
+    with postgres_server() as server:
+        registry = make_registry(
+            tmp_path / "registry",
+            DATABASE_URL=server.create_database(),
+            ADMIN_LIMIT_LOGIN="1000 per minute",
+        )
+        try:
+            with database.connected(registry.config) as db:
+                admins.add(db, "aliya", PASSWORD)
+            client = _client(registry, "kk")
+            _sign_in(client)
+            assert _signed_in(client)
+            server.stop("immediate")
+            answers = _in_parallel(
+                page=lambda: client.get("/admin/nodes?page=2"),
+                api=lambda: registry.test_client().get("/healthz"),
+            )
+            server.start()
+            again = [client.get("/admin/nodes").status_code for _ in range(3)]
+        finally:
+            database.close_pools()
+    _assert_unavailable_page(answers["page"], "kk", "/admin/nodes?page=2")
+    # Who is signed in cannot be checked without the database: no one is named.
+    assert 'class="staff-bar"' not in answers["page"].text
+    api = answers["api"]
+    assert api.status_code == 503 and api.mimetype == "application/json"
+    assert api.headers["Retry-After"] == "30"
+    assert 200 in again  # back as soon as the server is
+
+
+# Behind a proxy ------------------------------------------------------------------------------
+
+
+def test_the_trusted_proxy_comes_from_registry_trusted_proxy():
+    assert registry_settings({})["TRUSTED_PROXY"] == ""
+    given = registry_settings({"REGISTRY_TRUSTED_PROXY": " 127.0.0.1 "})
+    assert given["TRUSTED_PROXY"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "believed"),
+    [("127.0.0.1", True), ("*", True), ("", False), ("10.0.0.9", False)],
+    ids=["from the trusted proxy", "any proxy", "no proxy trusted", "another proxy trusted"],
+)
+def test_sign_in_attempts_count_against_the_client_only_behind_the_trusted_proxy(
+    tmp_path, trusted, believed
+):
+    registry = make_registry(
+        tmp_path / "r", ADMIN_LIMIT_LOGIN="3 per minute", TRUSTED_PROXY=trusted
+    )
+    with database.connected(registry.config) as db:
+        admins.add(db, "aliya", PASSWORD)
+    guesser, colleague = _client(registry), _client(registry)  # both from 127.0.0.1, the proxy
+    guesser.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+    colleague.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.2"
+    for _ in range(3):
+        assert _sign_in(guesser, "nobody", "guess").status_code == 200
+    assert _sign_in(guesser, "nobody", "guess").status_code == 429
+    answer = _sign_in(colleague)
+    if believed:  # each person is counted on their own, and audited with their own address
+        assert answer.status_code == 303
+        assert {detail["address"] for *_, detail in _audit(registry)} == {
+            "203.0.113.7",
+            "198.51.100.2",
+        }
+        assert _audit(registry)[-1][:2] == ("admin_login", "aliya")
+    else:  # a header anyone can send is not believed: everyone is the one address
+        assert answer.status_code == 429
+        assert {detail["address"] for *_, detail in _audit(registry)} == {"127.0.0.1"}
+
+
+class _Browser:
+    """HTTPS to nginx from one loopback address of its own (127.0.0.2, 127.0.0.3, …), with
+    cookies, as one person's browser: nginx sees each at its own address."""
+
+    def __init__(self, front: str, address: str) -> None:
+        parts = urlsplit(front)
+        self.front, self.host, self.port = front, parts.hostname, parts.port
+        self.address = address
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None, **headers):
+        conn = http.client.HTTPSConnection(
+            self.host, self.port, source_address=(self.address, 0), context=ssl_context()
+        )
+        headers |= {"Referer": f"{self.front}{path}", "Accept-Language": "en"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = urlencode(form) if form is not None else None
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            answer = conn.getresponse()
+            text = answer.read().decode()
+        finally:
+            conn.close()
+        for cookie in answer.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return answer.status, text
+
+    def sign_in(self, username: str, password: str, **headers) -> int:
+        _status, page = self.request("GET", "/admin/login")
+        form = {"csrf_token": token(page), "username": username, "password": password}
+        return self.request("POST", "/admin/login", form, **headers)[0]
+
+
+@contextmanager
+def _gunicorn_registry(folder: Path) -> Iterator[str]:
+    """The registry as deployed on Linux (deploy/gunicorn.conf.py), one worker, its URL."""
+    served = GunicornRegistry(folder, "", workers=1)
+    served.env["REGISTRY_TRUSTED_PROXY"] = "127.0.0.1"
+    served.start()
+    try:
+        yield f"http://127.0.0.1:{served.port}"
+    finally:
+        served.stop()
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "waitress"])
+def test_behind_nginx_each_client_is_limited_and_audited_at_its_own_address(tmp_path, server):
+    folder = tmp_path / "registry"
+    if server == "gunicorn":  # what it reads from REGISTRY_*: the limit is the default one
+        registry, limit = make_registry(folder), 10
+        upstream = _gunicorn_registry(folder)
+    else:  # python run.py registry: waitress with kiosk.serving's options
+        registry = make_registry(
+            folder, TRUSTED_PROXY="127.0.0.1", ADMIN_LIMIT_LOGIN="3 per minute"
+        )
+        limit, upstream = 3, waitress(registry)
+    with database.connected(registry.config) as db:
+        admins.add(db, "aliya", PASSWORD)
+    with upstream as url, nginx(url) as front:
+        guesser, colleague = _Browser(front.url, "127.0.0.2"), _Browser(front.url, "127.0.0.3")
+        # The guesser's own X-Forwarded-For is not believed: nginx sets the address it saw.
+        pretend = {"X-Forwarded-For": "127.0.0.3"}
+        statuses = [guesser.sign_in("nobody", "guess", **pretend) for _ in range(limit + 1)]
+        assert statuses == [200] * limit + [429]
+        assert colleague.sign_in("aliya", PASSWORD) == 303
+        assert colleague.request("GET", "/admin/nodes")[0] == 200
+    audited = [(event, detail["address"]) for event, _actor, detail in _audit(registry)]
+    assert audited == [("admin_login_failed", "127.0.0.2")] * limit + [("admin_login", "127.0.0.3")]
+
+
 # Nothing left in English ---------------------------------------------------------------------
 
 
@@ -537,6 +1064,14 @@ def _pages(registry, lang: str) -> dict[str, str]:
     pages["nodes · empty"] = client.get("/admin/nodes").text
     _every_flag(registry)
     pages["nodes"] = client.get("/admin/nodes").text
+    _flagged_and_plain(registry, 0, 2 * PER_PAGE)
+    pages["nodes · page 2"] = client.get("/admin/nodes?page=2").text
+    pages["nodes · a region, only those needing attention"] = client.get(
+        "/admin/nodes?attention=y&region=KZ-75"
+    ).text
+    pages["nodes · nothing matches"] = client.get("/admin/nodes?attention=y&region=KZ-19").text
+    client.get("/admin/nodes?page=99")
+    pages["nodes · past the last page"] = client.get("/admin/nodes?page=3").text
     client.post("/admin/logout", data={"csrf_token": token(pages["nodes"])})
     pages["signed out"] = client.get("/admin/login").text
     registry.config["ADMIN_LIMIT_LOGIN"] = "1 per hour"
