@@ -3,9 +3,11 @@ behind nginx over HTTPS (tests/nginx.py).
 
 axe-core (the AA tags and best-practice, plus AAA contrast in high contrast, undecided contrast
 measured: conftest.axe_problems) on the sign-in page, its error states, the nodes page with
-flagged nodes and the empty one, in kk, ru and en and every theme, each theme saved through the
-pages' own settings form; reflow at 320 px and 200 % text where the node's pages are measured;
-signing in and out with the keyboard alone, every stop's focus visible; and the whole of it
+flagged nodes and the empty one, and the nodes page of a registry with several pages (page 2,
+the filter on with a region chosen, its second page, a filter nothing matches), in kk, ru and
+en and every theme, each theme saved through the pages' own settings form; reflow at 320 px and
+200 % text where the node's pages are measured; signing in and out with the keyboard alone,
+and the paged page's filter and page links, every stop's focus visible; and the whole of it
 with JavaScript turned off.
 """
 
@@ -20,8 +22,9 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
-from kiosk.registry import admins, database, reports_store, store
+from kiosk.registry import admin_views, admins, database, reports_store, store
 from tests.browser.conftest import (
     CACHED,
     LANGUAGES,
@@ -118,6 +121,29 @@ def _add_nodes(app) -> None:
         db.execute("UPDATE nodes SET disabled = 1 WHERE node_id = 'n-105'")
 
 
+PER_PAGE = admin_views.PER_PAGE
+# Long Kazakh words, as a centre's full name has them: they must wrap, not push the page wide.
+LONG_CENTRE = (
+    "Шымкент қаласы әкімдігінің жұмыспен қамтуды үйлестіру және әлеуметтік бағдарламалар"
+    " басқармасының арнаулы әлеуметтік қызметтер көрсету орталығы"
+)
+
+
+def _add_many_nodes(app) -> None:
+    """Three pages of nodes: PER_PAGE + 2 in Shymkent that have not reported for 30 hours,
+    PER_PAGE in Almaty and 3 in Shymkent with nothing to act on."""
+    now = datetime.now(UTC)
+    old = now - timedelta(hours=30)
+    places = [("s", "KZ-79", old)] * (PER_PAGE + 2) + [("a", "KZ-75", now)] * PER_PAGE
+    places += [("t", "KZ-79", now)] * 3
+    with database.connected(app.config) as db, db.transaction():
+        for n, (prefix, region, sent) in enumerate(places):
+            node_id = f"{prefix}-{n:03d}"
+            store.add_node(db, node_id, "key")
+            report = _report(sent, region=region, centre=LONG_CENTRE, kiosk_id=f"Киоск {n}")
+            reports_store.record(db, node_id, report, sent)
+
+
 @pytest.fixture(scope="module")
 def registry_site():
     with _site() as (app, url):
@@ -128,6 +154,13 @@ def registry_site():
 @pytest.fixture(scope="module")
 def empty_registry_site():
     with _site() as (_app, url):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def paged_registry_site():
+    with _site() as (app, url):
+        _add_many_nodes(app)
         yield url
 
 
@@ -172,6 +205,32 @@ def _walk(driver, base: str, lang: str, theme: str, empty: bool):
         yield "signed out"
 
 
+def _query(driver) -> str:
+    return driver.execute_script("return location.search")
+
+
+def _walk_pages(driver, base: str, lang: str, theme: str):
+    """The nodes page of a registry with three pages: page links, the filter and its pages."""
+    _choose(driver, base, lang, theme)
+    _sign_in(driver, "aliya", PASSWORD)
+    assert page_state(driver)["path"] == "/admin/nodes"
+    yield "nodes · page 1"
+    follow_link(driver, "main a[rel=next]")
+    assert _query(driver) == "?page=2"
+    yield "nodes · page 2"
+    set_answers(driver, {"attention": "y", "region": "KZ-79"})
+    press_main_button(driver)  # Show nodes
+    assert _query(driver) == "?attention=y&region=KZ-79"
+    yield "nodes · needing attention in one region"
+    follow_link(driver, "main a[rel=next]")
+    assert _query(driver) == "?attention=y&region=KZ-79&page=2"
+    yield "nodes · needing attention in one region, page 2"
+    set_answers(driver, {"attention": "y", "region": "KZ-19"})
+    press_main_button(driver)
+    assert not driver.find_elements(By.CSS_SELECTOR, "main table")
+    yield "nodes · nothing matches"
+
+
 def _check(driver, coverage, lang: str, theme: str, pages) -> list[str]:
     failures = []
     aaa = theme == "high contrast"
@@ -193,13 +252,39 @@ def _check(driver, coverage, lang: str, theme: str, pages) -> list[str]:
 @pytest.mark.parametrize("theme", list(THEMES))
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_pages_pass_axe_in_every_language_and_theme(
-    registry_site, empty_registry_site, browser, coverage, lang, theme
+    registry_site, empty_registry_site, paged_registry_site, browser, coverage, lang, theme
 ):
     failures = []
     for base, empty in ((registry_site, False), (empty_registry_site, True)):
         walk = _walk(browser, base, lang, theme, empty)
         failures += _check(browser, coverage, lang, theme, walk)
+    walk = _walk_pages(browser, paged_registry_site, lang, theme)
+    failures += _check(browser, coverage, lang, theme, walk)
     assert not failures, "\n".join(failures)
+
+
+_WIDTHS = """
+const width = (el) => el.getBoundingClientRect().width;
+const main = document.querySelector("main");
+const cells = [...main.querySelectorAll("caption, tbody th, tbody td")];
+return {main: width(main), narrowest: Math.min(...cells.map(width)), cells: cells.length};
+"""
+
+
+def test_at_320_px_the_table_reads_in_lines_not_a_letter_a_line(paged_registry_site, browser):
+    """Laid out as blocks on a narrow screen (staff.css), the caption and every cell take the
+    width of the page: a caption left as a table caption had no width, one letter a line."""
+    _choose(browser, paged_registry_site, "kk", "standard")
+    _sign_in(browser, "aliya", PASSWORD)
+    metrics = {"width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": False}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        browser.get(f"{paged_registry_site}/admin/nodes?page=2")
+        widths = browser.execute_script(_WIDTHS)
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert widths["cells"] == 1 + 5 * PER_PAGE, widths
+    assert widths["narrowest"] >= 0.9 * widths["main"], widths
 
 
 def test_the_nodes_page_says_every_flag_in_words(registry_site, browser):
@@ -259,6 +344,9 @@ def test_signing_in_and_out_with_the_keyboard_alone(registry_site, browser, cove
     kb.enter_page()  # Enter in the password field sends the form
     assert kb.page() == "/admin/nodes"
     assert "Түйіндер" in driver.find_element(By.TAG_NAME, "h1").text
+    # Signed in from #main (the skip link's), the redirect keeps it and Tab starts in <main>,
+    # at the filter: open the page afresh to go round it from the top.
+    driver.get(f"{registry_site}/admin/nodes")
     _every_stop(kb)
     driver.get(f"{registry_site}/admin/nodes")  # Sign out is in the header, before <main>
     sign_out = kb.tab_to(lambda stop: stop["tag"] == "button")
@@ -266,6 +354,41 @@ def test_signing_in_and_out_with_the_keyboard_alone(registry_site, browser, cove
     kb.enter_page(Keys.SPACE)
     assert kb.page() == "/admin/login"
     assert "Сіз жүйеден шықтыңыз." in driver.find_element(By.TAG_NAME, "main").text
+
+
+@pytest.mark.parametrize("theme", ["standard", "high contrast"])
+def test_the_filter_and_the_page_links_with_the_keyboard_alone(
+    paged_registry_site, browser, coverage, theme
+):
+    driver, base = browser, paged_registry_site
+    _choose(driver, base, "ru", theme)
+    _sign_in(driver, "aliya", PASSWORD)
+    kb = Keyboard(driver, coverage, f"registry ru {SHORT[theme]}")
+    driver.get(f"{base}/admin/nodes?page=2")
+    _every_stop(kb)  # the filter, the page links, Previous and Next: every focus visible
+    driver.get(f"{base}/admin/nodes")
+    kb.skip_to_main()
+    kb.tab_to(lambda stop: stop["id"] == "attention")
+    stop = kb.press(Keys.SPACE)
+    assert stop["checked"], stop
+    stop = kb.tab()
+    assert stop["id"] == "region" and stop["tag"] == "select", stop
+    for _ in range(3):  # All regions, Astana, Almaty, Shymkent: arrows choose in a closed select
+        kb.press(Keys.ARROW_DOWN)
+    assert kb.focus()["value"] == "KZ-79"
+    stop = kb.tab()
+    assert stop["text"] == "Показать узлы", stop
+    kb.enter_page()
+    assert _query(driver) == "?attention=y&region=KZ-79"
+    rows = driver.find_elements(By.CSS_SELECTOR, "main tbody tr")
+    assert len(rows) == PER_PAGE and all(row.text.startswith("s-") for row in rows)
+    kb.skip_to_main()
+    kb.tab_to(lambda stop: stop["text"].startswith("Следующая страница"))
+    kb.enter_page()
+    assert _query(driver) == "?attention=y&region=KZ-79&page=2"
+    current = driver.find_element(By.CSS_SELECTOR, "main [aria-current=page]")
+    hidden, shown = current.find_elements(By.CSS_SELECTOR, "span")
+    assert hidden.get_attribute("textContent") == "Страница 2" and shown.text == "2"
 
 
 def test_a_wrong_password_with_the_keyboard_lands_on_the_error_summary(registry_site, browser):
@@ -318,3 +441,26 @@ def test_everything_works_without_javascript(registry_site, browser_without_js):
     assert page_state(driver)["path"] == "/admin/login"
     driver.get(f"{registry_site}/admin/nodes")
     assert page_state(driver)["path"] == "/admin/login"  # signed out for good
+
+
+def test_the_filter_and_the_pages_work_without_javascript(paged_registry_site, browser_without_js):
+    driver = browser_without_js
+    driver.delete_all_cookies()
+    driver.get(f"{paged_registry_site}/admin/login?lang=en")
+    driver.find_element(By.ID, "username").send_keys("aliya")
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    open_next_page(driver, driver.find_element(By.CSS_SELECTOR, "main button").click)
+    driver.find_element(By.CSS_SELECTOR, "label[for=attention]").click()
+    Select(driver.find_element(By.ID, "region")).select_by_visible_text("Shymkent")
+    button = driver.find_element(By.CSS_SELECTOR, "main button[type=submit]")
+    open_next_page(driver, button.click)
+    assert _query(driver) == "?attention=y&region=KZ-79"
+    summary = driver.find_element(By.CSS_SELECTOR, "main .lead").text
+    assert summary == f"{2 * PER_PAGE + 5} nodes, {PER_PAGE + 2} need attention."
+    shown = f"Showing nodes 1 to {PER_PAGE} of {PER_PAGE + 2}."
+    assert shown in driver.find_element(By.TAG_NAME, "main").text
+    next_page = driver.find_element(By.LINK_TEXT, "Next page →")
+    open_next_page(driver, next_page.click)
+    assert _query(driver) == "?attention=y&region=KZ-79&page=2"
+    assert len(driver.find_elements(By.CSS_SELECTOR, "main tbody tr")) == 2
+    assert driver.find_element(By.ID, "attention").is_selected()  # the filter is kept
