@@ -44,6 +44,7 @@ from tests.nginx import nginx, ssl_context, waitress
 from tests.postgres import postgres_server
 from tests.registry_load import GunicornRegistry
 from tests.web.test_languages import REFERENCE, _english_words
+from tests.web.test_page_weight import BUDGET, LOADS  # every page with all it loads, fonts apart
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -719,9 +720,7 @@ def test_the_language_switch_keeps_the_page_and_the_filter(registry, admin):
 
 # What a page weighs --------------------------------------------------------------------------
 
-BUDGET = 30 * 1024  # every page with everything it loads, fonts apart (test_page_weight.py)
 SPARE = 2 * 1024  # "well under": room for a longer translation or a longer kiosk name
-LOADS = re.compile(r'<(?:link|script|img)\b[^>]*\b(?:href|src)="([^"]+)"')
 LONG_CENTRE = (
     "Түркістан облысы әкімдігінің жұмыспен қамтуды үйлестіру және әлеуметтік бағдарламалар"
     " басқармасының «Түркістан облысы Сарыағаш ауданының арнаулы әлеуметтік қызметтер көрсету"
