@@ -83,6 +83,7 @@ def postgres():
     from tests.postgres import postgres_server
 
     with postgres_server() as server:
+        server.shared = server.create_database()  # each test's schema is made in it
         yield server
 
 
@@ -90,8 +91,8 @@ def postgres():
 def registry_backend(request):
     """The registry's database, once on each backend: settings for make_registry.
 
-    SQLite needs none (a file in the registry's folder); PostgreSQL gets a database of
-    its own on the session's server, dropped afterwards.
+    SQLite needs none (a file in the registry's folder); PostgreSQL gets a schema of its
+    own in a database on the session's server, dropped afterwards.
     """
     if request.param == "sqlite":
         yield {}
@@ -99,7 +100,7 @@ def registry_backend(request):
     from kiosk.registry.database import close_pools
 
     server = request.getfixturevalue("postgres")
-    url = server.create_database()
+    url = server.create_schema(server.shared)
     yield {"DATABASE_URL": url}
     close_pools()
-    server.drop_database(url)
+    server.drop_schema(url)

@@ -115,6 +115,22 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def create_schema(self, database_url: str) -> str:
+        """A new, empty schema in that database; a URL whose connections use it alone.
+
+        Cheaper than a database of its own (no files to copy), and as separate: each
+        test's tables, sequences and triggers are in its schema, dropped with it.
+        """
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return f"{database_url}?options=-csearch_path%3D{name}"
+
+    def drop_schema(self, url: str) -> None:
+        base, _, options = url.partition("?options=-csearch_path%3D")
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{options}" CASCADE')
+
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
         with psycopg.connect(self.url(), autocommit=True) as conn:

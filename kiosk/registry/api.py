@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from .. import receipt
 from . import store
 from .auth import authenticate
-from .database import Unavailable, get_db
+from .database import BadText, Unavailable, get_db
 from .intake import AwaitingFiles, Refused, accept, problem
 
 bp = Blueprint("registry_api", __name__)
@@ -73,6 +73,12 @@ def database_unavailable(_error: Unavailable):
     response.status_code = 503
     response.headers["Retry-After"] = "30"
     return response
+
+
+@bp.app_errorhandler(BadText)
+def bad_text(error: BadText):
+    """A NUL or a lone surrogate in a value: refused alike on either backend."""
+    return problem(400, str(error))
 
 
 @bp.app_errorhandler(HTTPException)

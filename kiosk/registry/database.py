@@ -20,6 +20,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import Flask, current_app, g
@@ -31,14 +32,48 @@ class Unavailable(Exception):
     """The database cannot be reached or cannot write now; the request may be tried again."""
 
 
-class Cursor(Protocol):
+class BadText(ValueError):
+    """A text holds what no backend should store: a NUL, or half of a UTF-16 pair.
+
+    PostgreSQL cannot store a NUL in text at all, and neither backend can encode a lone
+    surrogate. Both backends refuse them alike, before the statement, so that the
+    registry answers the same 400 on either (never a 500 on one and a row on the other).
+    """
+
+
+def _checked(params: Sequence[Any]) -> tuple[Any, ...]:
+    for value in params:
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise BadText("text may not contain NUL characters")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadText("text must be valid Unicode (no lone surrogates)") from None
+    return tuple(params)
+
+
+@dataclass
+class Result:
+    """A statement's rows, read to the end while errors can still be told apart.
+
+    Both backends' cursors are read out at once: a RETURNING statement on SQLite
+    commits only once it has been read to the end, and a lock or a full disk met while
+    reading is then an Unavailable like any other, not an error in the caller's loop.
+    """
+
+    all_rows: list[Sequence[Any]]
     rowcount: int
+    names: list[str]
 
-    def fetchone(self) -> Sequence[Any] | None: ...
+    def fetchone(self) -> Sequence[Any] | None:
+        return self.all_rows[0] if self.all_rows else None
 
-    def fetchall(self) -> list[Sequence[Any]]: ...
+    def fetchall(self) -> list[Sequence[Any]]:
+        return self.all_rows
 
-    def __iter__(self) -> Iterator[Sequence[Any]]: ...
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        return iter(self.all_rows)
 
 
 class Database(Protocol):
@@ -46,7 +81,7 @@ class Database(Protocol):
 
     dialect: str  # "sqlite" or "postgresql": only migrations.py should need it
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result: ...
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
 
@@ -61,20 +96,23 @@ class SqliteDatabase:
     dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
-        self.conn = sqlite_db.connect(path).conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         try:
-            return self.conn.execute(sql, tuple(params))
+            self.conn = sqlite_db.connect(path).conn
         except sqlite3.OperationalError as error:
-            if _sqlite_passing(error):
-                raise Unavailable(str(error)) from error
-            raise
+            raise _passing_or(error) from error
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        try:
+            cursor = self.conn.execute(sql, _checked(params))
+            rows = cursor.fetchall()
+        except sqlite3.OperationalError as error:
+            raise _passing_or(error) from error
+        names = [column[0] for column in cursor.description or ()]
+        return Result(rows, cursor.rowcount, names)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        result = self.execute(sql, params)
+        return [dict(zip(result.names, row, strict=True)) for row in result]
 
     @contextmanager
     def transaction(self, lock: str | None = None) -> Iterator[SqliteDatabase]:
@@ -91,10 +129,11 @@ class SqliteDatabase:
         self.conn.close()
 
 
-def _sqlite_passing(error: sqlite3.OperationalError) -> bool:
-    """A lock held too long or a full disk: it passes, unlike a mistake in the SQL."""
+def _passing_or(error: sqlite3.OperationalError) -> Exception:
+    """Unavailable for a lock held too long or a full disk, which pass; else the error itself."""
     text = str(error).lower()
-    return "locked" in text or "busy" in text or "full" in text or "disk i/o" in text
+    passing = ("locked", "busy", "full", "disk i/o", "unable to open")
+    return Unavailable(str(error)) if any(word in text for word in passing) else error
 
 
 class PostgresDatabase:
@@ -106,18 +145,20 @@ class PostgresDatabase:
         self.conn = conn
         self._release = release  # gives the connection back to its pool, or closes it
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         import psycopg
 
         try:
-            return self.conn.execute(_pyformat(sql), tuple(params))
+            cursor = self.conn.execute(_pyformat(sql), _checked(params))
+            rows = cursor.fetchall() if cursor.description is not None else []
         except psycopg.OperationalError as error:
             raise Unavailable(str(error)) from error
+        names = [column.name for column in cursor.description or ()]
+        return Result(rows, cursor.rowcount, names)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        result = self.execute(sql, params)
+        return [dict(zip(result.names, row, strict=True)) for row in result]
 
     @contextmanager
     def transaction(self, lock: str | None = None) -> Iterator[PostgresDatabase]:
@@ -187,7 +228,13 @@ def open_database(config: dict, *, pooled: bool = True) -> Database:
         if not pooled:
             return PostgresDatabase(psycopg.connect(url, autocommit=True), _close_connection)
         pool = _pool(url)
-        return PostgresDatabase(pool.getconn(), pool.putconn)
+        try:
+            return PostgresDatabase(pool.getconn(), pool.putconn)
+        except PoolTimeout:
+            # The pool reconnects in the background with a growing backoff: after a long
+            # outage it can lag the server's return by as long again. Try once directly.
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=2)
+            return PostgresDatabase(conn, _close_connection)
     except (PoolTimeout, psycopg.OperationalError) as error:
         raise Unavailable(str(error)) from error
 

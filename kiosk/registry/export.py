@@ -151,7 +151,7 @@ def _claim(folder: Path, region: str | None, lang: str, fmt: str) -> tuple[Any, 
     for number in range(1, 1000):
         stem = base if number == 1 else f"{base}-{number}"
         documents = folder / f"{stem}-documents"
-        if documents.exists():
+        if documents.exists() or documents.is_symlink():  # a dangling link too
             continue
         try:
             return open(folder / f"{stem}.{fmt}", "xb"), documents  # noqa: SIM115

