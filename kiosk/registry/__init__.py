@@ -1,10 +1,17 @@
-"""The reference central registry: a small Flask app that implements the registry API.
+"""The reference central registry: the Flask app at the far end of every node's queue.
 
-Tests and demos run it (`python run.py registry`); the node's forwarder knows only
-its URL. It shares only `payload` (the schema) and `envelope` (the crypto) with
-the node. `api` takes applications; `saved_api` keeps saved applications'
-ciphertexts for nodes to pass between them; `files_api` takes supporting documents
-by tus uploads.
+`python run.py registry` runs it as a one-command demo on SQLite; on Linux it runs under
+gunicorn with N workers (deploy/gunicorn.conf.py), on PostgreSQL when
+REGISTRY_DATABASE_URL names one (database.py; the schema is migrations.py). The node's
+forwarder knows only its URL. It shares with the node the payload schema, the envelope
+crypto, the competition's labels and the catalogs (for its pages and exports), never the
+node's database.
+
+`api` takes applications; `saved_api` keeps saved applications' ciphertexts for nodes to
+pass between them; `files_api` takes supporting documents by tus uploads;
+`reports_api` keeps each node's health report; `admin_views` are the administrators'
+pages; `metrics` serves Prometheus; the commands (`flask registry …`) are in `cli` and
+the modules it registers.
 """
 
 from __future__ import annotations

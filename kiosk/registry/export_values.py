@@ -2,15 +2,15 @@
 
 A commission reads an application as its applicant saw it on the check-your-answers
 page: a region's name, not KZ-75; "Sponsors", not `sponsors`; "2021 жылғы наурыз",
-not 2021-03. The labels are the node's own (kiosk/competition.py, the staff pages'
-consent methods, the regions' names, the node's date formats), translated by the same
+not 2021-03. The labels are the node's own (kiosk/competition.py, the regions' names,
+the phone grouping of kiosk/phones.py, the node's date formats), translated by the same
 catalogs, so an export and the pages never say different things.
 
 Each field is a `Value`: the `code` a program keeps (what the payload holds) and the
 `label` a person reads. Spreadsheets show labels; JSON Lines keeps both.
 
-The registry app has no Flask-Babel of its own; `language()` lends a small app that
-has, for the time labels are made.
+An export runs as a command, outside any request: `language()` lends a small app with
+Flask-Babel for the time labels are made.
 """
 
 from __future__ import annotations
