@@ -24,8 +24,8 @@ from kiosk.registry import store as registry_store
 from kiosk.registry.database import get_db as registry_db
 from tests.forwarding import make_registry
 from tests.helpers import token as csrf_token
+from tests.web.test_reports_api import good
 
-GIB = 1024**3
 PASSWORD = "correct horse battery"
 LOOKUP = "ab" * 32
 SUBMISSION = "0b7a2f4e-8c1d-4e6f-9a3b-5c7d9e1f2a4b"
@@ -44,21 +44,8 @@ def add_node(registry, node_id: str = "node-a") -> str:
 
 
 def report(now: datetime | None = None, **changes) -> dict:
-    now = now or datetime.now(UTC)
-    return {
-        "report": 1,
-        "app_version": "0.1.0",
-        "clock": now.isoformat(),
-        "kiosk_id": "kiosk-07",
-        "centre": "Centre 3",
-        "region": "KZ-75",
-        "outbox": {"queued": 2, "sending": 0, "waiting": 1, "delivered": 40, "dead": 0},
-        "oldest_waiting_seconds": 600,
-        "last_delivery_at": (now - timedelta(hours=1)).isoformat(),
-        "dead_reasons": [],
-        "disk_free_bytes": 50 * GIB,
-        **changes,
-    }
+    """test_reports_api's healthy report, with a plain ASCII centre name."""
+    return good(now, **{"centre": "Centre 3", **changes})
 
 
 def _body(value) -> bytes:
