@@ -20,6 +20,7 @@ import io
 
 import pytest
 from PIL import Image
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -410,3 +411,22 @@ def test_remove_and_the_progress_bar_stand_out(documents_live_server, driver, th
     assert contrast(filled, rest) >= needed, (filled, rest)
     assert contrast(edge, page) >= needed, (edge, page)
     assert _text_contrast(driver, driver.find_element(By.ID, "upload-status")) >= text_needed
+
+
+@pytest.mark.parametrize(("theme", "needed"), [("standard", 4.5), ("high contrast", 7.0)])
+def test_every_button_keeps_its_contrast_under_the_pointer(
+    documents_live_server, driver, theme, needed
+):
+    """Upload and Save (the secondary buttons, on every question page too) and Continue,
+    under a mouse or a magnifier user's pointer, and focused under it. The secondary button
+    once took .button:hover's white text onto its light grey: 1.2:1."""
+    to_documents(driver, documents_live_server, "en", theme)
+    buttons = driver.find_elements(By.CSS_SELECTOR, "main .button")
+    assert len(buttons) == 3, [button.text for button in buttons]  # Upload, Continue, Save
+    for button in buttons:
+        ActionChains(driver).move_to_element(button).perform()
+        assert driver.execute_script("return arguments[0].matches(':hover')", button)
+        assert _text_contrast(driver, button) >= needed, (button.text, "under the pointer")
+        driver.execute_script("arguments[0].focus()", button)
+        assert _text_contrast(driver, button) >= needed, (button.text, "focused, pointer on it")
+        driver.execute_script("arguments[0].blur()", button)
