@@ -15,8 +15,11 @@ NGINX := /usr/sbin/nginx
 run: $(VENV)/.installed compile assets
 	$(BIN)/python run.py
 
+# Two workers (pytest-xdist): most of the suite waits on a browser, a server or a throttled
+# network, so two keep a 2-core machine busy. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.dev-installed compile assets $(CHROMIUM) $(ESPEAK) $(FONTS) $(NGINX) postgresql
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=25
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.12)"; exit 1; }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk import create_app
+from tests.browser.tables import COVERAGE
 from tests.keys import NODE_KEYS
 from tests.smtp import smtp_sink  # noqa: F401 (a fixture, kept in tests/smtp.py)
 
@@ -104,3 +105,26 @@ def registry_backend(request):
     yield {"DATABASE_URL": url}
     close_pools()
     server.drop_schema(url)
+
+
+# The browser suite's coverage tables (tests/browser/tables.py), printed once at the end. Under
+# pytest-xdist (`make test` runs two workers) each worker hands its marks to the controller.
+
+
+def pytest_sessionfinish(session):
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["coverage"] = COVERAGE.marks()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    for title, row, column, mark in node.workeroutput.get("coverage", []):
+        COVERAGE.record(title, row, column, mark)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if COVERAGE.tables:
+        terminalreporter.section("accessibility coverage")
+        for line in COVERAGE.lines():
+            terminalreporter.write_line(line)

@@ -32,6 +32,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from kiosk import create_app
 from tests import documents_samples as samples
+from tests.browser.tables import COVERAGE, Coverage
 from tests.helpers import VALID_IIN, WRONG_CHECK, answers_for
 from tests.keys import NODE_KEYS
 from tests.nginx import behind_nginx, waitress
@@ -413,61 +414,9 @@ def contrast(first: Colour, second: Colour) -> float:
 # Coverage: what was checked, printed at the end of the run -------------------------------------
 
 
-class Coverage:
-    """Tables of page × variant marks, filled by the tests and printed in the terminal summary."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, dict] = {}
-
-    def record(self, table: str, row: str, column: str, mark: str) -> None:
-        data = self.tables.setdefault(table, {"rows": [], "columns": [], "cells": {}})
-        if row not in data["rows"]:
-            data["rows"].append(row)
-        if column not in data["columns"]:
-            data["columns"].append(column)
-        data["cells"][row, column] = mark
-
-    def lines(self) -> list[str]:
-        out: list[str] = []
-        for title, data in self.tables.items():
-            columns = data["columns"]
-            first = max(len(row) for row in data["rows"])
-            widths = [max(len(column), 4) for column in columns]
-            out.append("")
-            out.extend(title.split("\n"))
-            out.append(
-                "  ".join(
-                    [" " * first, *(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-                )
-            )
-            for row in data["rows"]:
-                cells = (
-                    data["cells"].get((row, c), "-").ljust(w)
-                    for c, w in zip(columns, widths, strict=True)
-                )
-                out.append("  ".join([row.ljust(first), *cells]).rstrip())
-            marks = list(data["cells"].values())
-            failed = marks.count("FAIL")
-            if all(mark.isdigit() for mark in marks):
-                out.append(f"  {sum(int(mark) for mark in marks)} stops checked")
-            else:
-                out.append(f"  {len(marks)} checked" + (f", {failed} FAIL" if failed else ""))
-        return out
-
-
-COVERAGE = Coverage()
-
-
 @pytest.fixture(scope="session")
 def coverage() -> Coverage:
     return COVERAGE
-
-
-def pytest_terminal_summary(terminalreporter):
-    if COVERAGE.tables:
-        terminalreporter.section("accessibility coverage")
-        for line in COVERAGE.lines():
-            terminalreporter.write_line(line)
 
 
 # Settings, forms and the walk through every page -----------------------------------------------

@@ -60,12 +60,9 @@ def test_applications_survive_postgres_going_away_mid_delivery(tmp_path, monkeyp
         crash = threading.Thread(target=crash_and_come_back)
         try:
             for _ in range(5000):
-                if (
-                    len([o for o in outcomes if o is Outcome.DELIVERED]) == 5
-                    and not crash.is_alive()
-                ):
-                    if not crashed.is_set():
-                        crash.start()
+                delivered = len([o for o in outcomes if o is Outcome.DELIVERED])
+                if delivered == 5 and not crash.is_alive() and not crashed.is_set():
+                    crash.start()
                 result = forwarder.step(db)
                 if result is None:
                     if outbox.waiting_count(db) == 0:

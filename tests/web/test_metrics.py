@@ -392,6 +392,18 @@ def test_the_right_token_lets_a_scraper_in_from_anywhere(make_app):
         f"Bearer {'a' * 60_000}",
         f"Bearer {TOKEN} {TOKEN}",
     ],
+    ids=[
+        "one off",
+        "one short",
+        "one too many",
+        "bearer and space",
+        "bearer alone",
+        "empty",
+        "basic",
+        "no scheme",
+        "huge",
+        "twice",
+    ],
 )
 def test_a_wrong_empty_or_huge_token_gets_the_ordinary_404(make_app, authorization):
     app = make_app(FORWARDER=False, METRICS_TOKEN=TOKEN)
