@@ -2,7 +2,8 @@
 
 The people who watch every node from the registry's web pages (admin_views.py) sign in
 here; a node's social workers and administrators have no account at the registry. The
-accounts are made and disabled from the command line only (admins_cli.py).
+accounts are made, disabled, enabled and given new passwords from the command line only
+(admins_cli.py).
 
 Passwords are hashed by the same function as the node's staff passwords (werkzeug's
 `generate_password_hash`, scrypt), imported from werkzeug itself: kiosk/staff/accounts.py,
@@ -152,6 +153,37 @@ def disable(db: Database, username: str) -> Admin:
         " WHERE id = ?",
         [admin.id],
     )
+    return get(db, admin.id)  # type: ignore[return-value]
+
+
+def enable(db: Database, username: str) -> Admin:
+    """Let a disabled account sign in again (with its old password); LookupError when none."""
+    admin = by_username(db, username)
+    if admin is None:
+        raise LookupError(f"no administrator is named {normalise(username)!r}")
+    db.execute("UPDATE registry_admins SET disabled = 0 WHERE id = ?", [admin.id])
+    return get(db, admin.id)  # type: ignore[return-value]
+
+
+def set_password(db: Database, username: str, password: str) -> Admin:
+    """A new password for an account, for one who forgot theirs or whose old one got out.
+
+    Every open session ends (the old password may be in someone else's hands) and the name's
+    lock is lifted, so the person can sign in at once with the new one. LookupError when
+    there is no such account, ValueError for a password too short.
+    """
+    admin = by_username(db, username)
+    if admin is None:
+        raise LookupError(f"no administrator is named {normalise(username)!r}")
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    db.execute(
+        "UPDATE registry_admins SET password_hash = ?, session_version = session_version + 1"
+        " WHERE id = ?",
+        [generate_password_hash(password), admin.id],
+    )
+    _clear_attempts(db, _attempt_key(admin.username))
     return get(db, admin.id)  # type: ignore[return-value]
 
 

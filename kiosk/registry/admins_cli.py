@@ -1,10 +1,10 @@
-"""`flask registry add-admin` and `disable-admin`: the registry's administrator accounts.
+"""`flask registry add-admin`, `disable-admin`, `enable-admin` and `set-admin-password`.
 
 Accounts are made only here, by someone with a shell on the registry: the web pages
 (admin_views.py) have no way to add one. The password is asked for twice, hidden, or
 read from standard input with --password-stdin (for scripts: never on the command
-line, where `ps` and the shell's history would show it). Both commands are audited
-in the registry's audit log under the operating system's user name.
+line, where `ps` and the shell's history would show it). Every command is audited in
+the registry's audit log under the operating system's user name.
 """
 
 from __future__ import annotations
@@ -70,7 +70,47 @@ def disable_admin_command(username: str) -> None:
     click.echo(f"Disabled registry administrator {admin.username}; their sessions have ended.")
 
 
+@click.command("enable-admin")
+@click.argument("username")
+def enable_admin_command(username: str) -> None:
+    """Let a disabled administrator sign in again, with the password they had."""
+    app = create_registry_app()
+    with app.app_context():
+        db = get_db()
+        try:
+            with db.transaction(lock="registry admins"):
+                admin = admins.enable(db, username)
+                audit_log.record(db, "admin_enable", _os_user(), {"username": admin.username})
+        except LookupError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Enabled registry administrator {admin.username}.")
+
+
+@click.command("set-admin-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking.",
+)
+def set_admin_password_command(username: str, password_stdin: bool) -> None:
+    """Give an administrator a new password: their open sessions end and a lock is lifted."""
+    password = _password(password_stdin)
+    app = create_registry_app()
+    with app.app_context():
+        db = get_db()
+        try:
+            with db.transaction(lock="registry admins"):
+                admin = admins.set_password(db, username, password)
+                audit_log.record(db, "admin_password", _os_user(), {"username": admin.username})
+        except (LookupError, ValueError) as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Set a new password for registry administrator {admin.username}.")
+
+
 def attach(group: click.Group) -> None:
     """Add these commands to `flask registry` (kiosk/registry/cli.py)."""
     group.add_command(add_admin_command)
     group.add_command(disable_admin_command)
+    group.add_command(enable_admin_command)
+    group.add_command(set_admin_password_command)

@@ -309,6 +309,80 @@ def test_disable_admin_ends_the_open_session_at_once(registry, admin):
     assert missing.exit_code == 1 and "no administrator" in missing.output
 
 
+def test_enable_admin_lets_a_disabled_admin_sign_in_again_with_their_password(registry, admin):
+    runner, env = CliRunner(), registry_env(registry)
+    assert runner.invoke(registry_cli, ["disable-admin", "aliya"], env=env).exit_code == 0
+    client = _client(registry)
+    assert _error(_sign_in(client).text) == f"Error: {WRONG}"
+    result = runner.invoke(registry_cli, ["enable-admin", " Aliya "], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Enabled registry administrator aliya." in result.output
+    assert _sign_in(client).status_code == 303 and _signed_in(client)
+    enabled = [(event, detail) for event, _actor, detail in _audit(registry)]
+    assert ("admin_enable", {"username": "aliya"}) in enabled
+    for name in ["nobody", "", "ali ya", "а" * 10_000, "aliyaa", "%"]:
+        missing = runner.invoke(registry_cli, ["enable-admin", name], env=env)
+        assert missing.exit_code == 1 and "no administrator" in missing.output, name
+
+
+NEW_PASSWORD = "a new and longer one"
+
+
+def test_set_admin_password_ends_the_sessions_lifts_the_lock_and_the_new_one_works(registry, admin):
+    runner, env = CliRunner(), registry_env(registry)
+    open_session = _client(registry)
+    _sign_in(open_session)
+    stranger = _client(registry)
+    for _ in range(admins.MAX_FAILURES):
+        _sign_in(stranger, "aliya", "guess")
+    assert _error(_sign_in(stranger).text) == f"Error: {LOCKED}"
+
+    command = ["set-admin-password", "ALIYA"]
+    result = runner.invoke(
+        registry_cli, command, input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n", env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert NEW_PASSWORD not in result.output  # the prompt hides what is typed
+    assert "Set a new password for registry administrator aliya." in result.output
+    assert not _signed_in(open_session)  # the old password may be in someone else's hands
+    client = _client(registry)
+    assert _error(_sign_in(client, "aliya", PASSWORD).text) == f"Error: {WRONG}"
+    assert _sign_in(client, "aliya", NEW_PASSWORD).status_code == 303 and _signed_in(client)
+    last = [(event, detail) for event, _actor, detail in _audit(registry)]
+    assert ("admin_password", {"username": "aliya"}) in last
+    assert NEW_PASSWORD not in str(last) and PASSWORD not in str(last)
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "said"),
+    [
+        ("aliya", "short\n", "at least 12 characters"),
+        ("aliya", "\n", "at least 12 characters"),
+        ("aliya", "", "at least 12 characters"),  # nothing on standard input at all
+        ("nobody", f"{NEW_PASSWORD}\n", "no administrator"),
+        ("", f"{NEW_PASSWORD}\n", "no administrator"),
+        ("<script>alert(1)</script>", f"{NEW_PASSWORD}\n", "no administrator"),
+        ("a" * 10_000, f"{NEW_PASSWORD}\n", "no administrator"),
+    ],
+)
+def test_set_admin_password_refuses_a_bad_one_and_keeps_the_old(registry, admin, name, typed, said):
+    env = registry_env(registry)
+    command = ["set-admin-password", name, "--password-stdin"]
+    result = CliRunner().invoke(registry_cli, command, input=typed, env=env)
+    assert result.exit_code == 1 and said in result.output, result.output
+    assert _sign_in(_client(registry), "aliya", PASSWORD).status_code == 303
+    assert "admin_password" not in [event for event, *_ in _audit(registry)]
+
+
+def test_a_huge_password_from_stdin_is_set_and_works(registry, admin):
+    huge = "пароль " * 2_000  # Cyrillic and spaces, 14,000 characters
+    env = registry_env(registry)
+    command = ["set-admin-password", "aliya", "--password-stdin"]
+    result = CliRunner().invoke(registry_cli, command, input=huge + "\n", env=env)
+    assert result.exit_code == 0, result.output
+    assert _sign_in(_client(registry), "aliya", huge).status_code == 303
+
+
 # The nodes page -----------------------------------------------------------------------------
 
 
