@@ -9,9 +9,9 @@ node's database.
 
 `api` takes applications; `saved_api` keeps saved applications' ciphertexts for nodes to
 pass between them; `files_api` takes supporting documents by tus uploads;
-`reports_api` keeps each node's health report; `admin_views` are the administrators'
-pages; `metrics` serves Prometheus; the commands (`flask registry …`) are in `cli` and
-the modules it registers.
+`reports_api` keeps each node's health report; `admin_views` (with `admin_nodes`) are the
+administrators' pages; `metrics` serves Prometheus; the commands (`flask registry …`) are
+in `cli` and the modules it registers.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def settings(environ: dict[str, str] | None = None) -> dict:
         "RECEIPT_KEY": instance / "receipt_key",
         "LIMIT_SAVED_MISSES": env["REGISTRY_LIMIT_SAVED_MISSES"],
         "METRICS_TOKEN": env["REGISTRY_METRICS_TOKEN"],
-        "SECRET_KEY": env["REGISTRY_SECRET_KEY"],  # empty: admin_views.kept_secret_key
-        "TRUSTED_PROXY": env["REGISTRY_TRUSTED_PROXY"].strip(),  # admin_views.FromTrustedProxy
+        "SECRET_KEY": env["REGISTRY_SECRET_KEY"],  # empty: deployment.kept_secret_key
+        "TRUSTED_PROXY": env["REGISTRY_TRUSTED_PROXY"].strip(),  # deployment.FromTrustedProxy
     }
 
 

@@ -30,7 +30,7 @@ class NodesFilter(Form):
     """Which nodes the nodes page lists: a GET form (no token: it changes nothing).
 
     The region's choices are the regions in the page's language, set by the view
-    (admin_views.nodes_filter); a region the list does not know reads as every region.
+    (admin_nodes.nodes_filter); a region the list does not know reads as every region.
     """
 
     attention = BooleanField(_l("Only nodes that need attention"))

@@ -1,8 +1,6 @@
-"""The registry's pages for its administrators: sign in, sign out, and every node at a glance.
+"""The registry's pages for its administrators: sign in and out, display settings, and
+every node at a glance (its page is admin_nodes.py, registered here behind the sign-in).
 
-/admin/nodes lists every registered node from reports_store.overview, the ones to act on
-first, each flag said in words (never by colour alone), PER_PAGE at a time with GOV.UK's
-pagination, and a GET form that keeps to the nodes needing attention or to one region.
 The pages are the node's own templates, macros and stylesheets (templates/registry/
 extends nothing of the node's layout, which links node pages), in Kazakh, Russian or
 English chosen as on the node (kiosk/i18n.py: ?lang=, then the session, then
@@ -11,21 +9,19 @@ JavaScript.
 
 Accounts are the registry's own (admins.py). A session ends after 30 minutes without a
 request or 8 hours after sign-in, as a node's staff session does; the cookie is signed
-with REGISTRY_SECRET_KEY (made once and kept in the instance folder when unset),
+with REGISTRY_SECRET_KEY (made once and kept in the instance folder when unset:
+deployment.kept_secret_key),
 HttpOnly, SameSite=Strict and Secure whenever the request came over HTTPS. Sign-in
 attempts are limited per address (ADMIN_LIMIT_LOGIN) as well as locked per user name
 (admins.py), and every sign-in, failed sign-in and sign-out goes to the registry's audit
 log (audit_log.py) with the address it came from: behind a proxy named in TRUSTED_PROXY
-(REGISTRY_TRUSTED_PROXY), the client's (FromTrustedProxy). When the database is away the
+(REGISTRY_TRUSTED_PROXY), the client's (deployment.FromTrustedProxy). When the database is away the
 pages say so in a page of their own (503 with Retry-After), not in the API's JSON.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -44,21 +40,18 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_decimal, get_timezone, gettext
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RateLimitExceeded
 from markupsafe import Markup
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import assets, preferences, security
-from ..competition import regions
 from ..config import ROOT
-from ..i18n import current_language, plural
 from ..limits import client_address
 from ..urls import safe_local_path
-from . import admins, audit_log, reports_store
-from .admin_forms import ConfirmForm, LoginForm, NodesFilter
+from . import admin_nodes, admins, audit_log
+from .admin_forms import ConfirmForm, LoginForm
 from .database import Unavailable, get_db
+from .deployment import FromTrustedProxy, kept_secret_key
 
 bp = Blueprint(
     "registry_admin", __name__, url_prefix="/admin", template_folder=str(ROOT / "templates")
@@ -210,186 +203,9 @@ def accessibility():
     return render_template("registry/accessibility.html", form=form, back=back)
 
 
-# Every node ----------------------------------------------------------------------------
+# Every node: the page is admin_nodes.py's, for administrators only ----------------------
 
-
-def flag_texts(status: reports_store.NodeStatus) -> list[str]:
-    """Each flag of a node in words, in the page's language."""
-    texts = {
-        reports_store.SILENT: (
-            gettext("No report for more than 24 hours")
-            if status.report
-            else gettext("Has never reported")
-        ),
-        reports_store.WAITING: gettext("An application has waited more than a day to be sent"),
-        reports_store.CLOCK: gettext("The clock is more than 5 minutes off"),
-        reports_store.DISK: gettext("The disk is nearly full"),
-    }
-    if status.report is not None:  # only a report can tell of dead items
-        dead = status.report.dead
-        texts[reports_store.DEAD] = plural(
-            "%(num)s application could not be sent",
-            "%(num)s applications could not be sent",
-            dead,
-        )
-    return [texts[flag] for flag in status.flags]
-
-
-def _place(report: reports_store.Report | None) -> str:
-    """The kiosk's name, centre and region (in the page's language) a node reported."""
-    if report is None:
-        return ""
-    region = regions().get(report.region) if report.region else None
-    names = [report.kiosk_id, report.centre, region.names[current_language()] if region else None]
-    return ", ".join(name for name in names if name)
-
-
-def _gigabytes(size: int) -> str:
-    return gettext("%(size)s GB", size=format_decimal(size / 1024**3, format="#,##0.0"))
-
-
-def _offset(moment: datetime) -> str:
-    """The page's time zone as an offset people read: UTC+5."""
-    offset = moment.astimezone(get_timezone()).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "−"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-
-
-def rows(statuses: list[reports_store.NodeStatus]) -> list[dict]:
-    """The table's rows: flagged nodes first, then by node id (overview's order)."""
-    ordered = sorted(statuses, key=lambda status: not status.flags)
-    made = []
-    for status in ordered:
-        report = status.report
-        made.append(
-            {
-                "node_id": status.node_id,
-                "place": _place(report),
-                "disabled": status.disabled,
-                "flags": flag_texts(status),
-                "received_at": report.received_at if report else None,
-                "undelivered": (
-                    sum(report.outbox[state] for state in ("queued", "sending", "waiting"))
-                    if report
-                    else None
-                ),
-                "disk": _gigabytes(report.disk_free_bytes) if report else None,
-            }
-        )
-    return made
-
-
-# Paging: flagged nodes first, then the rest, PER_PAGE at a time. A page weighs, with
-# everything it loads, at most 30 KB; the stylesheets and the page around the table take
-# about 20 KB of it, and the heaviest row (a centre's name as long as a report may carry,
-# 200 characters, and every flag, in Kazakh or Russian) about 1.1 KB: six such rows leave
-# nearly 4 KB to spare (tests/web/test_registry_admin.py weighs the pages of 500 nodes).
-# The list is read whole and ordered in Python (reports_store.overview works the flags out
-# there): a country's few hundred nodes are quickly read.
-PER_PAGE = 6
-PAGE_DIGITS = 9  # a longer "page number" is no page anyone was sent to: past the end
-
-
-def nodes_filter() -> NodesFilter:
-    """The page's filter as asked on the URL, its regions in the page's language."""
-    form = NodesFilter(request.args)
-    language = current_language()
-    form.region.choices = [("", gettext("All regions"))] + [
-        (code, region.names[language]) for code, region in regions().items()
-    ]
-    if form.region.data not in regions():
-        form.region.data = ""
-    return form
-
-
-def _wanted(status: reports_store.NodeStatus, attention: bool, region: str) -> bool:
-    if attention and not status.flags:
-        return False
-    return not region or (status.report is not None and status.report.region == region)
-
-
-def _page_number(asked: str | None, pages: int) -> tuple[int, bool]:
-    """The page to show for ?page=, and whether the one asked for was past the last.
-
-    No number, or not a whole number from 1, is the first page; past the end, the last.
-    """
-    if not asked or not asked.isascii() or not asked.isdigit():
-        return 1, False
-    if len(asked) > PAGE_DIGITS or int(asked) > pages:
-        return pages, True
-    return max(1, int(asked)), False
-
-
-def page_links(number: int, pages: int) -> list[int | None]:
-    """The page numbers to link, GOV.UK's way: the first, the last, this one and its two
-    neighbours; None for an ellipsis, which never stands for a single page."""
-    shown = sorted({1, pages, number - 1, number, number + 1} & set(range(1, pages + 1)))
-    links: list[int | None] = []
-    for page in shown:
-        if links and page - links[-1] == 2:
-            links.append(page - 1)
-        elif links and page - links[-1] > 2:
-            links.append(None)
-        links.append(page)
-    return links
-
-
-@bp.get("/nodes")
-@admin_required
-def nodes():
-    now = _now()
-    ordered = sorted(reports_store.overview(get_db(), now), key=lambda status: not status.flags)
-    flagged = sum(1 for status in ordered if status.flags)
-    summary = gettext(
-        "%(nodes)s, %(attention)s.",
-        nodes=plural("%(num)s node", "%(num)s nodes", len(ordered)),
-        attention=plural("%(num)s needs attention", "%(num)s need attention", flagged),
-    )
-    form = nodes_filter()
-    attention, region = bool(form.attention.data), form.region.data
-    selected = [status for status in ordered if _wanted(status, attention, region)]
-    pages = max(1, math.ceil(len(selected) / PER_PAGE))
-    number, past_end = _page_number(request.args.get("page"), pages)
-    chosen = {"attention": "y" if attention else None, "region": region or None}
-
-    def link(page: int) -> str:
-        return url_for("registry_admin.nodes", **chosen, page=page if page > 1 else None)
-
-    # Anything else on the URL (a page past the end, "page=two", an unknown region) goes to
-    # the address of what is shown, so the address, the page and its links all agree.
-    given = {key: value for key, value in request.args.items() if key != "lang" and value}
-    canonical = {key: str(value) for key, value in chosen.items() if value}
-    if number > 1:
-        canonical["page"] = str(number)
-    if given != canonical:
-        if past_end:
-            flash(_l("There is no page with that number. This is the last page."), "notice")
-        return redirect(link(number))
-    start = (number - 1) * PER_PAGE
-    shown = selected[start : start + PER_PAGE]
-    return render_template(
-        "registry/nodes.html",
-        rows=rows(shown),
-        registered=len(ordered),
-        summary=summary,
-        filters=form,
-        filtered=attention or bool(region),
-        paging={
-            "number": number,
-            "pages": pages,
-            "first": start + 1,
-            "last": start + len(shown),
-            "total": len(selected),
-            "links": [(page, link(page) if page else None) for page in page_links(number, pages)],
-            "previous": link(number - 1) if number > 1 else None,
-            "next": link(number + 1) if number < pages else None,
-        },
-        every_node=url_for("registry_admin.nodes"),
-        now=now,
-        offset=_offset(now),
-    )
+bp.add_url_rule("/nodes", view_func=admin_required(admin_nodes.nodes))
 
 
 # The app's side ------------------------------------------------------------------------
@@ -433,27 +249,6 @@ def _headers(response):
     return security.add_headers(response)
 
 
-def kept_secret_key(instance: Path) -> str:
-    """The registry's session key: made once and kept in the instance folder (mode 600).
-
-    Written to a temporary file and linked into place, so that several server processes
-    starting at once (gunicorn's workers) all end up reading the one key that won.
-    """
-    path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=instance, prefix=".secret_key.")  # mode 600
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(secrets.token_hex(32))
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process was first: its key is the one
-        finally:
-            os.unlink(temporary)
-    return path.read_text().strip()
-
-
 def _serve_static(app: Flask) -> None:
     """The node's static/ (stylesheets and fonts) at /static/, as the node serves it."""
     app.static_folder = str(ROOT / "static")
@@ -463,29 +258,6 @@ def _serve_static(app: Flask) -> None:
             endpoint="static",
             view_func=app.send_static_file,
         )
-
-
-class FromTrustedProxy:
-    """The client's address, scheme, host and port from the one proxy trusted (TRUSTED_PROXY).
-
-    Behind nginx every request comes from nginx's address, so the sign-in limit would count
-    every administrator's attempts together, and the audit log would name nginx. Waitress
-    (`python run.py registry`) reads the proxy's X-Forwarded-* itself (kiosk/serving.py);
-    gunicorn does not, so the app does: only for a request from that address (or from
-    anyone with "*", as waitress reads it), and one hop only, the value nginx set last.
-    A request from anywhere else keeps its own address, whatever it claims. Done twice
-    (under waitress) it changes nothing: the values are already the ones it would set.
-    """
-
-    def __init__(self, app, proxy: str) -> None:
-        self.app = app
-        self.proxy = proxy
-        self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1)
-
-    def __call__(self, environ, start_response):
-        if self.proxy == "*" or environ.get("REMOTE_ADDR") == self.proxy:
-            return self.fixed(environ, start_response)
-        return self.app(environ, start_response)
 
 
 def init_app(app: Flask) -> None:

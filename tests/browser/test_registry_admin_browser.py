@@ -24,7 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from kiosk.registry import admin_views, admins, database, reports_store, store
+from kiosk.registry import admin_nodes, admins, database, reports_store, store
 from tests.browser.conftest import (
     CACHED,
     LANGUAGES,
@@ -121,7 +121,7 @@ def _add_nodes(app) -> None:
         db.execute("UPDATE nodes SET disabled = 1 WHERE node_id = 'n-105'")
 
 
-PER_PAGE = admin_views.PER_PAGE
+PER_PAGE = admin_nodes.PER_PAGE
 # Long Kazakh words, as a centre's full name has them: they must wrap, not push the page wide.
 LONG_CENTRE = (
     "Шымкент қаласы әкімдігінің жұмыспен қамтуды үйлестіру және әлеуметтік бағдарламалар"

@@ -28,7 +28,7 @@ from click.testing import CliRunner
 
 from kiosk.competition import regions
 from kiosk.registry import (
-    admin_views,
+    admin_nodes,
     admins,
     audit_log,
     database,
@@ -587,7 +587,7 @@ def test_the_nodes_page_with_everything_it_loads_is_within_30_kb(registry, admin
 
 # A page at a time ----------------------------------------------------------------------------
 
-PER_PAGE = admin_views.PER_PAGE
+PER_PAGE = admin_nodes.PER_PAGE
 
 
 def _flagged_and_plain(registry, flagged: int, plain: int, **report) -> None:
@@ -690,7 +690,7 @@ def test_one_page_has_no_page_links(registry, admin):
     ],
 )
 def test_the_page_links_are_the_first_the_last_and_the_neighbours(number, pages, links):
-    assert admin_views.page_links(number, pages) == links
+    assert admin_nodes.page_links(number, pages) == links
 
 
 def test_a_page_past_the_end_or_not_a_number_is_never_an_error(registry, admin):
@@ -1172,7 +1172,8 @@ def test_every_string_of_the_pages_is_translated_in_kazakh_and_russian():
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None}
     keywords |= {"lazy_gettext": None, "plural": (1, 2)}
     sources = [
-        ("python", ROOT / f"kiosk/registry/{name}.py") for name in ("admin_views", "admin_forms")
+        ("python", ROOT / f"kiosk/registry/{name}.py")
+        for name in ("admin_views", "admin_nodes", "admin_forms")
     ]
     sources += [
         ("jinja2.ext:babel_extract", path) for path in (ROOT / "templates/registry").glob("*.html")
