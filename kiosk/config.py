@@ -32,6 +32,7 @@ DEFAULTS = {
     "KIOSK_REGISTRY_TOKEN": "",
     "KIOSK_REGISTRY_PUBLIC_KEY": "",  # X25519: what applications are encrypted to
     "KIOSK_REGISTRY_SIGNING_KEY": "",  # Ed25519: what the registry's receipts are signed with
+    "KIOSK_REGISTRY_CA": "",  # PEM file of an authority to trust for the registry's HTTPS too
     "KIOSK_FORWARDER": "on",
     "KIOSK_BACKOFF_BASE": "30",
     "KIOSK_BACKOFF_CAP": "1800",
@@ -182,6 +183,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "REGISTRY_TOKEN": env["KIOSK_REGISTRY_TOKEN"],
         "REGISTRY_PUBLIC_KEY": env["KIOSK_REGISTRY_PUBLIC_KEY"],
         "REGISTRY_SIGNING_KEY": env["KIOSK_REGISTRY_SIGNING_KEY"],
+        "REGISTRY_CA": env["KIOSK_REGISTRY_CA"],
         "FORWARDER": _switch("KIOSK_FORWARDER", env["KIOSK_FORWARDER"]),
         "BACKOFF_BASE": _seconds("KIOSK_BACKOFF_BASE", env["KIOSK_BACKOFF_BASE"]),
         "BACKOFF_CAP": _seconds("KIOSK_BACKOFF_CAP", env["KIOSK_BACKOFF_CAP"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from flask.cli import AppGroup
 
 from . import envelope, receipt
 from .config import ConfigError
+from .outbox import transport
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,20 @@ def _receipt_key(text: str) -> Ed25519PublicKey | None:
         raise ConfigError(message) from None
 
 
+def _trust_registry_ca(path: str) -> None:
+    """KIOSK_REGISTRY_CA, when set: a file that cannot be read stops the start, saying why."""
+    if not path:
+        return
+    try:
+        transport.trust(path)
+    except (OSError, ssl.SSLError) as error:
+        message = f"KIOSK_REGISTRY_CA {path!r} is not a readable PEM certificate file: {error}"
+        raise ConfigError(message) from None
+
+
 def load(app: Flask) -> Identity:
     require_registry_keys(app.config)
+    _trust_registry_ca(app.config.get("REGISTRY_CA", ""))
     instance = Path(app.config["INSTANCE"])
     registry_key = None
     if app.config["REGISTRY_PUBLIC_KEY"]:

@@ -41,6 +41,7 @@ from kiosk.serving import waitress_options
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
 SITE = ROOT / "deploy" / "nginx.conf"
+REGISTRY_SITE = ROOT / "deploy" / "nginx-registry.conf"
 LOCALHOST = "127.0.0.1"
 
 # What Debian's /etc/nginx/nginx.conf puts around a site, with every path in `folder`.
@@ -113,14 +114,15 @@ def ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cadata=_certificate()[0].decode())
 
 
-def render_site(values: dict[str, str]) -> str:
-    """deploy/nginx.conf with each {{name}} replaced, as README.md's `sed` line does."""
-    text = SITE.read_text(encoding="utf8")
+def render_site(values: dict[str, str], site: Path = SITE) -> str:
+    """A site (deploy/nginx.conf, or the registry's) with each {{name}} replaced, as
+    README.md's `sed` line does."""
+    text = site.read_text(encoding="utf8")
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", value)
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     left = [line for line in lines if "{{" in line]
-    assert not left, f"placeholders of deploy/nginx.conf left unfilled: {left}"
+    assert not left, f"placeholders of {site.name} left unfilled: {left}"
     return text
 
 
@@ -185,8 +187,9 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def nginx(upstream: str, https_port: int | None = None) -> Iterator[Nginx]:
-    """Debian's nginx on 127.0.0.1 with deploy/nginx.conf, proxying to `upstream` (a URL).
+def nginx(upstream: str, https_port: int | None = None, site: Path = SITE) -> Iterator[Nginx]:
+    """Debian's nginx on 127.0.0.1 with deploy/nginx.conf (or `site`), proxying to `upstream`
+    (a URL).
 
     `https_port` is chosen beforehand when the node must know its public address.
     """
@@ -196,8 +199,8 @@ def nginx(upstream: str, https_port: int | None = None) -> Iterator[Nginx]:
     process = None
     try:
         cert, key = make_certificate(folder)
-        site = render_site(site_values(http_port, https_port, upstream, cert, key))
-        process = _start(folder, site)
+        text = render_site(site_values(http_port, https_port, upstream, cert, key), site)
+        process = _start(folder, text)
         _wait_until_listening(https_port, process, folder)
         yield Nginx(
             url=f"https://{LOCALHOST}:{https_port}",

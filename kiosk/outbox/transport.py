@@ -6,7 +6,9 @@ can use the same pieces without importing the forwarder back.
 
 from __future__ import annotations
 
+import http.client
 import random
+import ssl
 import urllib.request
 from dataclasses import dataclass
 
@@ -30,7 +32,35 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-opener = urllib.request.build_opener(_NoRedirects())
+class _RegistryTLS(urllib.request.HTTPSHandler):
+    """HTTPS to the registry: the system's certificate authorities, and KIOSK_REGISTRY_CA too.
+
+    A registry whose certificate comes from an authority the system does not know (a
+    national one, such as Kazakhstan's NCA) is trusted through that one file, without
+    replacing the system's list for everything else the node connects to.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.context = ssl.create_default_context()
+
+    def trust(self, ca_file: str) -> None:
+        """Also trust the authorities in this PEM file; OSError or ssl.SSLError if unreadable."""
+        context = ssl.create_default_context()
+        context.load_verify_locations(cafile=ca_file)
+        self.context = context
+
+    def https_open(self, req):
+        return self.do_open(http.client.HTTPSConnection, req, context=self.context)
+
+
+_tls = _RegistryTLS()
+opener = urllib.request.build_opener(_NoRedirects(), _tls)
+
+
+def trust(ca_file: str) -> None:
+    """KIOSK_REGISTRY_CA: trust this file's authorities for the registry, from now on."""
+    _tls.trust(ca_file)
 
 
 @dataclass(frozen=True)

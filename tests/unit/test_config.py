@@ -92,3 +92,31 @@ def test_public_url_must_be_just_http_or_https_and_a_host(value):
 @pytest.mark.parametrize("value", ["https://apply.example.kz", "http://127.0.0.1:8000"])
 def test_public_url_may_have_a_port(value):
     assert from_environment({"KIOSK_PUBLIC_URL": value})["PUBLIC_URL"] == value
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "No such file"),  # a path to nothing
+        (b"", "not a readable PEM certificate file"),
+        (b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", "PEM"),
+        (bytes(range(256)) * 40, "not a readable PEM certificate file"),
+    ],
+    ids=["missing", "empty", "damaged", "binary"],
+)
+def test_a_registry_ca_that_cannot_be_read_stops_the_start(tmp_path, content, says):
+    from kiosk import create_app
+
+    ca = tmp_path / "registry-ca.pem"
+    if content is not None:
+        ca.write_bytes(content)
+    with pytest.raises(ConfigError, match=says):
+        create_app(
+            {
+                "INSTANCE": tmp_path,
+                "DATABASE": str(tmp_path / "kiosk.sqlite3"),
+                "SECRET_KEY": "x",
+                "FORWARDER": False,
+                "REGISTRY_CA": str(ca),
+            }
+        )

@@ -40,7 +40,7 @@ from kiosk.registry import settings as registry_settings
 from kiosk.registry.cli import registry_cli
 from tests.forwarding import make_registry, registry_env
 from tests.helpers import token
-from tests.nginx import nginx, ssl_context, waitress
+from tests.nginx import REGISTRY_SITE, nginx, ssl_context, waitress
 from tests.postgres import postgres_server
 from tests.registry_load import GunicornRegistry
 from tests.web.test_languages import REFERENCE, _english_words
@@ -1078,7 +1078,7 @@ def test_behind_nginx_each_client_is_limited_and_audited_at_its_own_address(tmp_
         limit, upstream = 3, waitress(registry)
     with database.connected(registry.config) as db:
         admins.add(db, "aliya", PASSWORD)
-    with upstream as url, nginx(url) as front:
+    with upstream as url, nginx(url, site=REGISTRY_SITE) as front:
         guesser, colleague = _Browser(front.url, "127.0.0.2"), _Browser(front.url, "127.0.0.3")
         # The guesser's own X-Forwarded-For is not believed: nginx sets the address it saw.
         pretend = {"X-Forwarded-For": "127.0.0.3"}
