@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 
 import click
 
 from . import admins, audit_log, create_registry_app
-from .database import get_db
+from .database import Database, get_db
 
 
 def _os_user() -> str:
@@ -32,25 +33,38 @@ def _password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-@click.command("add-admin")
-@click.argument("username")
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from the first line of standard input instead of asking.",
-)
-def add_admin_command(username: str, password_stdin: bool) -> None:
-    """Add an administrator of the registry's web pages (password of 12 characters or more)."""
-    password = _password(password_stdin)
+def _audited(event: str, change: Callable[[Database], admins.Admin]) -> admins.Admin:
+    """Make one change to the accounts and write its audit row, in one transaction.
+
+    What admins.py refuses (no such account, a taken name, a short password) is the
+    command's error message, and then nothing is changed or audited.
+    """
     app = create_registry_app()
     with app.app_context():
         db = get_db()
         try:
             with db.transaction(lock="registry admins"):
-                admin = admins.add(db, username, password)
-                audit_log.record(db, "admin_add", _os_user(), {"username": admin.username})
-        except ValueError as error:
+                admin = change(db)
+                audit_log.record(db, event, _os_user(), {"username": admin.username})
+        except (LookupError, ValueError) as error:
             raise click.ClickException(str(error)) from None
+    return admin
+
+
+password_stdin = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking.",
+)
+
+
+@click.command("add-admin")
+@click.argument("username")
+@password_stdin
+def add_admin_command(username: str, password_stdin: bool) -> None:
+    """Add an administrator of the registry's web pages (password of 12 characters or more)."""
+    password = _password(password_stdin)
+    admin = _audited("admin_add", lambda db: admins.add(db, username, password))
     click.echo(f"Added registry administrator {admin.username}.")
 
 
@@ -58,15 +72,7 @@ def add_admin_command(username: str, password_stdin: bool) -> None:
 @click.argument("username")
 def disable_admin_command(username: str) -> None:
     """Disable an administrator: they cannot sign in, and their open sessions end now."""
-    app = create_registry_app()
-    with app.app_context():
-        db = get_db()
-        try:
-            with db.transaction(lock="registry admins"):
-                admin = admins.disable(db, username)
-                audit_log.record(db, "admin_disable", _os_user(), {"username": admin.username})
-        except LookupError as error:
-            raise click.ClickException(str(error)) from None
+    admin = _audited("admin_disable", lambda db: admins.disable(db, username))
     click.echo(f"Disabled registry administrator {admin.username}; their sessions have ended.")
 
 
@@ -74,37 +80,17 @@ def disable_admin_command(username: str) -> None:
 @click.argument("username")
 def enable_admin_command(username: str) -> None:
     """Let a disabled administrator sign in again, with the password they had."""
-    app = create_registry_app()
-    with app.app_context():
-        db = get_db()
-        try:
-            with db.transaction(lock="registry admins"):
-                admin = admins.enable(db, username)
-                audit_log.record(db, "admin_enable", _os_user(), {"username": admin.username})
-        except LookupError as error:
-            raise click.ClickException(str(error)) from None
+    admin = _audited("admin_enable", lambda db: admins.enable(db, username))
     click.echo(f"Enabled registry administrator {admin.username}.")
 
 
 @click.command("set-admin-password")
 @click.argument("username")
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from the first line of standard input instead of asking.",
-)
+@password_stdin
 def set_admin_password_command(username: str, password_stdin: bool) -> None:
     """Give an administrator a new password: their open sessions end and a lock is lifted."""
     password = _password(password_stdin)
-    app = create_registry_app()
-    with app.app_context():
-        db = get_db()
-        try:
-            with db.transaction(lock="registry admins"):
-                admin = admins.set_password(db, username, password)
-                audit_log.record(db, "admin_password", _os_user(), {"username": admin.username})
-        except (LookupError, ValueError) as error:
-            raise click.ClickException(str(error)) from None
+    admin = _audited("admin_password", lambda db: admins.set_password(db, username, password))
     click.echo(f"Set a new password for registry administrator {admin.username}.")
 
 
