@@ -1,13 +1,14 @@
 """A live server and one shared headless Chromium for the browser tests.
 
 Debian's chromium and chromedriver are used directly (Selenium Manager cannot
-download anything here). The browser starts once per test session: a start
-costs more than most tests.
+download anything here). The browser starts once per test session (once per
+pytest-xdist worker): a start costs more than most tests.
 
 Below the fixtures: axe-core runs with proof that its rules ran, WCAG contrast
 arithmetic, the reflow measure, the walk through every page and error state
 (one per language and theme, shared by test_accessibility.py and
-test_reflow.py), and the coverage tables printed at the end of the run.
+test_reflow.py), and the coverage fixture filling the tables (tables.py) that
+tests/conftest.py prints at the end of the run.
 """
 
 from __future__ import annotations
