@@ -88,9 +88,8 @@ def _receipt_key(text: str) -> Ed25519PublicKey | None:
 
 
 def _trust_registry_ca(path: str) -> None:
-    """KIOSK_REGISTRY_CA, when set: a file that cannot be read stops the start, saying why."""
-    if not path:
-        return
+    """KIOSK_REGISTRY_CA, or the system's authorities alone when it is empty; a file that
+    cannot be read stops the start, saying why."""
     try:
         transport.trust(path)
     except (OSError, ssl.SSLError) as error:

@@ -45,9 +45,11 @@ class _RegistryTLS(urllib.request.HTTPSHandler):
         self.context = ssl.create_default_context()
 
     def trust(self, ca_file: str) -> None:
-        """Also trust the authorities in this PEM file; OSError or ssl.SSLError if unreadable."""
+        """The system's authorities, and this PEM file's when given; OSError or ssl.SSLError
+        when it cannot be read."""
         context = ssl.create_default_context()
-        context.load_verify_locations(cafile=ca_file)
+        if ca_file:
+            context.load_verify_locations(cafile=ca_file)
         self.context = context
 
     def https_open(self, req):
@@ -59,7 +61,8 @@ opener = urllib.request.build_opener(_NoRedirects(), _tls)
 
 
 def trust(ca_file: str) -> None:
-    """KIOSK_REGISTRY_CA: trust this file's authorities for the registry, from now on."""
+    """KIOSK_REGISTRY_CA: whom to trust for the registry from now on (empty: the system's
+    authorities alone). One node runs per process: the node's start sets it (node.load)."""
     _tls.trust(ca_file)
 
 

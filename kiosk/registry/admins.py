@@ -136,6 +136,14 @@ def everyone(db: Database) -> list[Admin]:
     ]
 
 
+def _existing(db: Database, username: str) -> Admin:
+    """The account with this name; LookupError, saying the name as kept, when there is none."""
+    admin = by_username(db, username)
+    if admin is None:
+        raise LookupError(f"no administrator is named {normalise(username)!r}")
+    return admin
+
+
 def end_sessions(db: Database, admin_id: int) -> None:
     """Make every session of this account invalid from its next request on."""
     db.execute(
@@ -145,9 +153,7 @@ def end_sessions(db: Database, admin_id: int) -> None:
 
 def disable(db: Database, username: str) -> Admin:
     """Disable an account and end its sessions; LookupError when there is no such account."""
-    admin = by_username(db, username)
-    if admin is None:
-        raise LookupError(f"no administrator is named {normalise(username)!r}")
+    admin = _existing(db, username)
     db.execute(
         "UPDATE registry_admins SET disabled = 1, session_version = session_version + 1"
         " WHERE id = ?",
@@ -158,9 +164,7 @@ def disable(db: Database, username: str) -> Admin:
 
 def enable(db: Database, username: str) -> Admin:
     """Let a disabled account sign in again (with its old password); LookupError when none."""
-    admin = by_username(db, username)
-    if admin is None:
-        raise LookupError(f"no administrator is named {normalise(username)!r}")
+    admin = _existing(db, username)
     db.execute("UPDATE registry_admins SET disabled = 0 WHERE id = ?", [admin.id])
     return get(db, admin.id)  # type: ignore[return-value]
 
@@ -172,9 +176,7 @@ def set_password(db: Database, username: str, password: str) -> Admin:
     lock is lifted, so the person can sign in at once with the new one. LookupError when
     there is no such account, ValueError for a password too short.
     """
-    admin = by_username(db, username)
-    if admin is None:
-        raise LookupError(f"no administrator is named {normalise(username)!r}")
+    admin = _existing(db, username)
     problem = password_problem(password)
     if problem:
         raise ValueError(problem)

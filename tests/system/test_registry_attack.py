@@ -128,11 +128,11 @@ def _refused_while_down(base: str, token: str) -> None:
 def test_while_postgresql_is_down_every_request_is_a_503_in_json_with_retry_after(
     served, monkeypatch
 ):
-    monkeypatch.setenv("REGISTRY_POOL_TIMEOUT", "1")  # each refusal after 1 s, not 5
-    mode = "fast"  # a clean stop; the next test stops it sharply
+    monkeypatch.setenv("REGISTRY_POOL_TIMEOUT", "1")  # each refusal after 1 s, not 5:
+    close_pools()  # the fixture's pool was made with 5; the next request makes one with 1
     base, token, server = served
     assert post_report(base, token)[0] == 200
-    server.stop(mode)
+    server.stop("fast")  # a clean stop; the next test stops it sharply
     _refused_while_down(base, token)
     status, _headers, data = request(base, "GET", "/metrics", None, {})
     assert status == 200 and b"registry_database_up 0.0" in data  # the scrape still answers
@@ -144,10 +144,9 @@ def test_the_first_request_once_postgresql_is_back_succeeds(served):
     in the background with an exponential backoff (1, 2, 4, 8, 16 s …) and a request only
     waited for it, so the registry stayed at 503 for about as long again (fixed: a request
     whose pool wait runs out connects once directly). Stopped sharply: a crash."""
-    mode = "immediate"
     base, token, server = served
     assert post_report(base, token)[0] == 200
-    server.stop(mode)
+    server.stop("immediate")
     _refused_while_down(base, token)
     server.start()
     server.wait_until_up()

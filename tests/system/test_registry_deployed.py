@@ -3,15 +3,14 @@ deploy/nginx-registry.conf, and a node delivering to its public address.
 
 The node's site (deploy/nginx.conf) takes bodies of 1 MB; the registry's takes the 4 MB of
 its largest tus chunk and keeps /metrics to the host. A node that trusts the registry's
-certificate (KIOSK_REGISTRY_CA, as for a registry whose authority the system does not know:
-Kazakhstan's NCA) delivers an
-application with files in chunks through it and holds the signed receipt.
+certificate (KIOSK_REGISTRY_CA, as for a registry whose authority the system does not know,
+such as Kazakhstan's NCA) delivers an application with files in chunks through it and holds
+the signed receipt; one that does not keeps it.
 """
 
 from __future__ import annotations
 
 import http.client
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -114,13 +113,11 @@ def test_the_registrys_site_keeps_metrics_in_redirects_http_and_caps_a_body_at_4
 
 
 def test_without_the_registrys_authority_nothing_counts_as_sent(tmp_path, postgres):
-    """A node that does not trust the certificate keeps the application and tries again:
-    the certificate check is on, and never passes by itself."""
-    from kiosk.outbox import transport
-
+    """A node without KIOSK_REGISTRY_CA trusts the system's authorities alone, even after
+    another node in the process trusted this one: it keeps the application and tries again."""
     with deployed(tmp_path, postgres) as (registry, _served, front):
-        node = make_node(tmp_path / "node", registry, front.url, SEND_TIMEOUT=10)
-        transport._tls.context = ssl.create_default_context()  # the system's authorities alone
+        make_node(tmp_path / "trusting", registry, front.url, REGISTRY_CA=str(front.cert))
+        node = make_node(tmp_path / "node", registry, front.url, node_id="n-2", SEND_TIMEOUT=10)
         queue_applications(node, 1)
         db = connect(node.config["DATABASE"])
         try:
